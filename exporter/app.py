@@ -1,0 +1,46 @@
+"""The HTTP surface: /metrics, health and readiness, the landing page and the JSON status."""
+
+from flask import Flask, Response, jsonify, request
+
+from exporter.collector import Clock
+from exporter.exposition import scrape_body
+from exporter.landing import landing_page
+from exporter.render import accepts_gzip, negotiate
+from exporter.snapshot import SnapshotStore
+from exporter.status import status_document
+
+
+def create_app(store: SnapshotStore, clock: Clock) -> Flask:
+    app = Flask("skyserve_exporter")
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        fmt = negotiate(request.headers.get("Accept"))
+        gzipped = accepts_gzip(request.headers.get("Accept-Encoding"))
+        chunks = scrape_body(store.view(clock()), fmt, gzipped)
+        response = Response(chunks, content_type=fmt.content_type)
+        response.headers["Content-Length"] = str(sum(len(chunk) for chunk in chunks))
+        response.headers["Vary"] = "Accept, Accept-Encoding"
+        if gzipped:
+            response.headers["Content-Encoding"] = "gzip"
+        return response
+
+    @app.get("/-/healthy")
+    def healthy() -> Response:
+        return Response("OK\n", content_type="text/plain")
+
+    @app.get("/-/ready")
+    def ready() -> Response:
+        if store.ready():
+            return Response("OK\n", content_type="text/plain")
+        return Response("waiting for a first run of every collector\n", status=503, content_type="text/plain")
+
+    @app.get("/api/v1/status")
+    def status() -> Response:
+        return jsonify(status_document(store.view(clock()), store.ready()))
+
+    @app.get("/")
+    def landing() -> str:
+        return landing_page(status_document(store.view(clock()), store.ready()))
+
+    return app

@@ -1,0 +1,142 @@
+"""The ``skyserve-exporter`` command line (exporter-toolkit style flags)."""
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import requests
+
+from exporter import __version__
+from exporter.app import create_app
+from exporter.collector import Collector, CollectorContext
+from exporter.config import ConfigError, EnabledCollector, read_sections, validate_sections
+from exporter.demo import DemoOptions, demo_sections, start_simulator
+from exporter.exposition import scrape_body
+from exporter.logs import setup_logging
+from exporter.registry import discover
+from exporter.render import Format
+from exporter.runner import run_once
+from exporter.scheduler import make_scheduler
+from exporter.server import ListenAddressError, make_server, serve_until_signalled
+from exporter.simulator import Simulator
+from exporter.snapshot import SnapshotStore
+
+EXIT_CONFIG = 2
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="skyserve-exporter", description=__doc__)
+    parser.add_argument("--config", dest="config", type=Path, help="YAML config file")
+    parser.add_argument("--web.listen-address", dest="listen", default=":9091", help="HOST:PORT or :PORT")
+    parser.add_argument("--demo", action="store_true", help="serve a simulated fleet (no cloud needed)")
+    parser.add_argument("--demo.services", dest="demo_services", type=int, default=4)
+    parser.add_argument("--demo.replicas", dest="demo_replicas", type=int, default=5, help="per service")
+    parser.add_argument("--demo.seed", dest="demo_seed", type=int, default=1)
+    parser.add_argument("--config.check", dest="config_check", action="store_true", help="validate and exit")
+    parser.add_argument("--once", action="store_true", help="collect once, print the exposition, exit")
+    parser.add_argument(
+        "--log.level", dest="log_level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    parser.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
+    parser.add_argument("--version", action="version", version=f"skyserve-exporter {__version__}")
+    return parser.parse_args(argv)
+
+
+def build_collectors(enabled: Sequence[EnabledCollector], context: CollectorContext) -> list[Collector]:
+    collectors, problems = [], []
+    for item in enabled:
+        try:
+            collectors.append(item.factory.from_config(item.config, context))
+        except ValueError as exc:
+            problems.append(f"collectors.{item.factory.name}: {exc}")
+    if problems:
+        raise ConfigError(problems)
+    return collectors
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logger = setup_logging(args.log_level, args.log_format)
+    context = CollectorContext(requests.Session, time.time, logger, dict(os.environ))
+    simulator = start_simulator(_demo_options(args)) if args.demo else None
+    try:
+        return _run_with(args, context, simulator)
+    finally:
+        if simulator is not None:
+            simulator.stop()
+
+
+def _run_with(args: argparse.Namespace, context: CollectorContext, simulator: Simulator | None) -> int:
+    logger = context.logger
+    try:
+        factories = discover()
+        sections = read_sections(args.config, factories, context.environ)
+        if simulator is not None:
+            sections = demo_sections(sections, simulator)
+        enabled = validate_sections(sections, factories)
+        collectors = build_collectors(enabled, context)
+    except ConfigError as exc:
+        print("config error:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
+        return EXIT_CONFIG
+    if args.config_check:
+        print(f"config OK: collectors {', '.join(c.name for c in collectors) or '(none enabled)'}")
+        return 0
+    if not collectors:
+        logger.warning("no collector enabled: set SKYPILOT_API_SERVER_ENDPOINT or pass --config or --demo")
+    store = SnapshotStore(
+        {e.factory.name: (e.config.interval, e.config.stale_after_seconds) for e in enabled}
+    )
+    if args.once:
+        return _collect_once(collectors, store, context)
+    return _serve(args.listen, collectors, store, context)
+
+
+def _demo_options(args: argparse.Namespace) -> DemoOptions:
+    return DemoOptions(services=args.demo_services, replicas=args.demo_replicas, seed=args.demo_seed)
+
+
+def _collect_once(collectors: Sequence[Collector], store: SnapshotStore, context: CollectorContext) -> int:
+    for collector in collectors:
+        store.put(run_once(collector, context.clock, context.logger))
+    views = store.view(context.clock())
+    sys.stdout.buffer.write(b"".join(scrape_body(views, Format.TEXT, gzipped=False)))
+    sys.stdout.flush()
+    return 0 if all(view.up for view in views) else 1
+
+
+def _serve(
+    listen: str, collectors: Sequence[Collector], store: SnapshotStore, context: CollectorContext
+) -> int:
+    logger = context.logger
+    try:
+        server = make_server(create_app(store, context.clock), listen)
+    except (ListenAddressError, OSError) as exc:
+        logger.error("cannot listen", extra={"address": listen, "error": str(exc)})
+        return EXIT_CONFIG
+    scheduler = make_scheduler(collectors, store, context.clock, logger)
+    scheduler.start()
+    logger.info(
+        "listening",
+        extra={"address": listen, "port": getattr(server, "effective_port", None), "version": __version__},
+    )
+    try:
+        serve_until_signalled(server, logger)
+    finally:
+        scheduler.shutdown(wait=False)
+        server.close()
+    logger.info("stopped")
+    return 0
+
+
+def main() -> None:
+    code = run()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # A collector thread may still be blocked in an upstream call for up to its timeout, and the
+    # interpreter would join it at exit; the snapshots are in memory only, so nothing is lost.
+    os._exit(code)

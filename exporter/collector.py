@@ -1,0 +1,115 @@
+"""What a collector is: a named source with a strict config, a metric table, fetch() and build().
+
+``fetch()`` does all I/O with its timeouts inside; ``build()`` turns what was fetched into typed
+records and metric families without I/O. Collectors never catch exceptions to report them: the
+runner does that, in one place.
+"""
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import requests
+from prometheus_client.core import Metric
+from pydantic import BaseModel, ConfigDict
+
+from exporter.durations import Duration
+from exporter.metrics import MetricTable
+
+Clock = Callable[[], float]
+
+
+class StrictModel(BaseModel):
+    """Config and records: immutable, and an unknown key is an error, not a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CollectorConfig(StrictModel):
+    """Keys every collector section accepts; a collector's own model adds its keys."""
+
+    enabled: bool = True
+    interval: Duration = 30.0
+    timeout: Duration = 20.0
+    stale_after: Duration | None = None  # default: 3 x interval
+
+    @property
+    def stale_after_seconds(self) -> float:
+        return self.stale_after if self.stale_after is not None else 3 * self.interval
+
+
+@dataclass(frozen=True)
+class ServiceSummary:
+    """One row of the landing page's service table, whatever the source."""
+
+    name: str
+    source: str
+    status: str
+    ready_replicas: int
+    total_replicas: int
+    clouds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An HTTP endpoint a collector discovered, for the probes to check."""
+
+    url: str
+    kind: str  # service | replica | node
+    service_name: str = ""
+    replica_id: str = ""
+
+
+@dataclass(frozen=True)
+class Build:
+    """What one successful collection produced."""
+
+    families: list[Metric]
+    records: tuple[Any, ...] = ()
+    skipped: Mapping[str, int] = field(default_factory=dict)  # reason -> records skipped this run
+    services: tuple[ServiceSummary, ...] = ()
+    endpoints: tuple[Endpoint, ...] = ()
+    upstream: Mapping[str, str] | None = None  # e.g. {"version": "0.14.1", "api_version": "62"}
+
+
+@dataclass(frozen=True)
+class CollectorContext:
+    """What the exporter hands a collector: its HTTP session, clock, logger and environment."""
+
+    session_factory: Callable[[], requests.Session]
+    clock: Clock
+    logger: logging.Logger
+    environ: Mapping[str, str]
+
+
+@runtime_checkable
+class Collector(Protocol):
+    name: ClassVar[str]
+    metrics: ClassVar[MetricTable]
+    interval: float
+    timeout: float
+
+    def fetch(self) -> Any: ...
+
+    def build(self, raw: Any, now: float) -> Build: ...
+
+
+class CollectorFactory(Protocol):
+    """The entry-point object: a collector class with its config model.
+
+    Its members are plain attributes, not ClassVars, because the class object itself is what
+    satisfies this protocol.
+    """
+
+    name: str
+    metrics: MetricTable
+    config_model: type[CollectorConfig]
+
+    @classmethod
+    def from_config(cls, config: Any, context: CollectorContext) -> Collector: ...
+
+    @classmethod
+    def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
+        """The section to use when the config file has none (None: stay off)."""
+        ...

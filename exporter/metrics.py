@@ -1,0 +1,71 @@
+"""Declared metric families: the one table per collector that docs and tests check against.
+
+A collector lists its families as ``MetricSpec`` rows (like kube-state-metrics' family tables) and
+builds fresh prometheus_client families from them on every collection, so nothing labelled outlives
+a snapshot.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+MetricType = Literal["gauge", "counter"]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric family: its full exposition name (counters end in ``_total``), type, help, labels."""
+
+    name: str
+    type: MetricType
+    help: str
+    labels: tuple[str, ...] = ()
+
+    def family(self, refresh_seconds: float | None = None) -> GaugeMetricFamily | CounterMetricFamily:
+        """A fresh, empty family; with ``refresh_seconds`` the HELP says how old the data may be."""
+        doc = self.help
+        if refresh_seconds is not None:
+            doc = f"{doc} Refreshed every {refresh_seconds:g}s."
+        if self.type == "counter":
+            return CounterMetricFamily(self.name, doc, labels=list(self.labels))
+        return GaugeMetricFamily(self.name, doc, labels=list(self.labels))
+
+
+@dataclass(frozen=True)
+class MetricTable:
+    """The families one collector may emit, in exposition order."""
+
+    specs: tuple[MetricSpec, ...]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.specs)
+
+    def by_name(self, name: str) -> MetricSpec:
+        for spec in self.specs:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+
+class FamilyBuilder:
+    """Collects samples per declared family for one snapshot, checking label arity as it goes."""
+
+    def __init__(self, table: MetricTable, refresh_seconds: float | None) -> None:
+        self._table = table
+        self._families = {spec.name: spec.family(refresh_seconds) for spec in table.specs}
+        self._arity = {spec.name: len(spec.labels) for spec in table.specs}
+
+    def add(self, name: str, label_values: Sequence[str], value: float) -> None:
+        if len(label_values) != self._arity[name]:
+            raise ValueError(f"{name} takes {self._arity[name]} labels, got {len(label_values)}")
+        self._families[name].add_metric(list(label_values), value)
+
+    def families(self) -> list[Metric]:
+        """Every declared family, empty ones included: an absent family is also information."""
+        return [self._families[spec.name] for spec in self._table.specs]
+
+
+def samples_count(families: Iterable[Metric]) -> int:
+    return sum(len(family.samples) for family in families)

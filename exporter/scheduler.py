@@ -1,0 +1,49 @@
+"""One APScheduler job per collector: first run at start, never overlapping, jittered."""
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from exporter.collector import Clock, Collector
+from exporter.runner import run_once
+from exporter.snapshot import SnapshotStore
+
+# Jitter spreads collectors that share an interval, so their upstream calls do not line up.
+_MAX_JITTER_SECONDS = 5.0
+
+
+def make_scheduler(
+    collectors: Sequence[Collector], store: SnapshotStore, clock: Clock, logger: logging.Logger
+) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(max_workers=max(1, len(collectors)))},
+        timezone=UTC,
+    )
+    for collector in collectors:
+        scheduler.add_job(
+            _job,
+            trigger=IntervalTrigger(
+                seconds=collector.interval, jitter=min(_MAX_JITTER_SECONDS, collector.interval / 10)
+            ),
+            args=(collector, store, clock, logger),
+            id=collector.name,
+            name=f"collect {collector.name}",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(collector.interval)),
+        )
+    return scheduler
+
+
+def _job(collector: Collector, store: SnapshotStore, clock: Clock, logger: logging.Logger) -> None:
+    snapshot = run_once(collector, clock, logger)
+    store.put(snapshot)
+    if snapshot.ok:
+        logger.debug(
+            "collection done", extra={"collector": collector.name, "duration_seconds": snapshot.duration}
+        )

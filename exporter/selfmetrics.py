@@ -1,0 +1,93 @@
+"""The exporter's own health, rendered fresh at every scrape (a few dozen samples at most)."""
+
+import platform
+from collections.abc import Sequence
+
+from prometheus_client.core import Metric
+
+from exporter import __version__
+from exporter.errors import ErrorKind
+from exporter.metrics import FamilyBuilder, MetricSpec, MetricTable
+from exporter.snapshot import CollectorView
+
+SELF_METRICS = MetricTable(
+    (
+        MetricSpec(
+            "skyserve_exporter_build_info",
+            "gauge",
+            "Always 1; the exporter's version and Python version.",
+            ("version", "python_version"),
+        ),
+        MetricSpec(
+            "skyserve_exporter_collector_up",
+            "gauge",
+            "1 if the collector's last run succeeded, 0 if it failed or has not run yet.",
+            ("collector",),
+        ),
+        MetricSpec(
+            "skyserve_exporter_collector_duration_seconds",
+            "gauge",
+            "Duration of the collector's last run (fetch, build and render).",
+            ("collector",),
+        ),
+        MetricSpec(
+            "skyserve_exporter_collector_last_success_timestamp_seconds",
+            "gauge",
+            "Unix time at which the collector's last successful run started; absent before the first.",
+            ("collector",),
+        ),
+        MetricSpec(
+            "skyserve_exporter_collector_data_stale",
+            "gauge",
+            "1 if the collector's last good data is older than its staleness limit and no longer served.",
+            ("collector",),
+        ),
+        MetricSpec(
+            "skyserve_exporter_collector_errors_total",
+            "counter",
+            "Failed collector runs by reason (timeout, unavailable, auth, parse, other).",
+            ("collector", "reason"),
+        ),
+        MetricSpec(
+            "skyserve_exporter_records_skipped_total",
+            "counter",
+            "Malformed upstream records skipped (the rest of the run is still exported), by reason.",
+            ("collector", "reason"),
+        ),
+        MetricSpec(
+            "skyserve_exporter_upstream_info",
+            "gauge",
+            "Always 1; version of the upstream a collector last talked to.",
+            ("collector", "version", "api_version"),
+        ),
+    )
+)
+
+
+def self_families(views: Sequence[CollectorView]) -> list[Metric]:
+    out = FamilyBuilder(SELF_METRICS, refresh_seconds=None)
+    out.add("skyserve_exporter_build_info", (__version__, platform.python_version()), 1)
+    for view in views:
+        _add_view(out, view)
+    return out.families()
+
+
+def _add_view(out: FamilyBuilder, view: CollectorView) -> None:
+    name = (view.name,)
+    out.add("skyserve_exporter_collector_up", name, 1 if view.up else 0)
+    if view.last_run is not None:
+        out.add("skyserve_exporter_collector_duration_seconds", name, view.last_run.duration)
+    good = view.last_good
+    if good is not None:
+        out.add("skyserve_exporter_collector_last_success_timestamp_seconds", name, good.started_at)
+    stale = good is not None and not view.fresh
+    out.add("skyserve_exporter_collector_data_stale", name, 1 if stale else 0)
+    for kind in ErrorKind:
+        out.add("skyserve_exporter_collector_errors_total", (view.name, kind.value), view.errors.get(kind, 0))
+    for reason, count in sorted(view.skipped.items()):
+        out.add("skyserve_exporter_records_skipped_total", (view.name, reason), count)
+    serving = view.serving
+    if serving is not None and serving.build is not None and serving.build.upstream:
+        upstream = serving.build.upstream
+        labels = (view.name, upstream.get("version", ""), upstream.get("api_version", ""))
+        out.add("skyserve_exporter_upstream_info", labels, 1)

@@ -1,0 +1,109 @@
+import json
+import logging
+
+import pydantic
+import pytest
+import requests
+from framework_fakes import FakeClock, FakeCollector
+
+from exporter.errors import ErrorKind, UpstreamAuthError, UpstreamParseError
+from exporter.runner import classify, describe, run_once
+from exporter.snapshot import SnapshotStore
+
+LOG = logging.getLogger("test")
+
+
+def test_successful_run_is_rendered_in_both_formats() -> None:
+    snapshot = run_once(FakeCollector([{"llama": 3}]), FakeClock(), LOG)
+    assert snapshot.ok and snapshot.error_kind is None
+    assert snapshot.rendered is not None
+    assert b'skyserve_fake_replicas{service_name="llama"} 3.0' in snapshot.rendered.text
+    assert b"skyserve_fake_events_total" in snapshot.rendered.openmetrics
+    assert not snapshot.rendered.openmetrics.endswith(b"# EOF\n")
+    assert b"Refreshed every 30s." in snapshot.rendered.text
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (requests.ConnectTimeout("slow"), ErrorKind.TIMEOUT),
+        (requests.ReadTimeout("slow"), ErrorKind.TIMEOUT),
+        (TimeoutError(), ErrorKind.TIMEOUT),
+        (requests.ConnectionError("refused"), ErrorKind.UNAVAILABLE),
+        (ConnectionRefusedError(), ErrorKind.UNAVAILABLE),
+        (UpstreamAuthError("401"), ErrorKind.AUTH),
+        (UpstreamParseError("bad"), ErrorKind.PARSE),
+        (json.JSONDecodeError("x", "doc", 0), ErrorKind.PARSE),
+        (KeyError("bug"), ErrorKind.OTHER),
+    ],
+)
+def test_failures_are_classified(exc: BaseException, kind: ErrorKind) -> None:
+    assert classify(exc) is kind
+    snapshot = run_once(FakeCollector([exc]), FakeClock(), LOG)
+    assert not snapshot.ok
+    assert snapshot.error_kind is kind
+    assert snapshot.rendered is None
+
+
+def test_validation_errors_are_parse_errors() -> None:
+    class Model(pydantic.BaseModel):
+        x: int
+
+    with pytest.raises(pydantic.ValidationError) as caught:
+        Model.model_validate({"x": "no"})
+    assert classify(caught.value) is ErrorKind.PARSE
+
+
+def test_error_messages_are_redacted_and_bounded() -> None:
+    message = describe(RuntimeError("GET http://alice:s3cret@api:46580/x Bearer sky_abc123 " + "y" * 500))
+    assert "s3cret" not in message and "sky_abc123" not in message and "alice" not in message
+    assert len(message) <= 300
+
+
+def test_build_failure_is_caught_too() -> None:
+    snapshot = run_once(FakeCollector([{"svc": "not-a-number"}]), FakeClock(), LOG)  # type: ignore[dict-item]
+    assert not snapshot.ok
+    assert snapshot.error_kind is ErrorKind.OTHER
+
+
+def store_with(clock: FakeClock, interval: float = 10.0) -> SnapshotStore:
+    return SnapshotStore({"fake": (interval, 3 * interval)})
+
+
+def test_failure_keeps_last_good_data_until_stale() -> None:
+    clock = FakeClock()
+    store = store_with(clock)
+    collector = FakeCollector([{"llama": 3}, requests.ConnectionError("down")])
+    store.put(run_once(collector, clock, LOG))
+    clock.now += 10
+    store.put(run_once(collector, clock, LOG))
+    (view,) = store.view(clock.now)
+    assert not view.up
+    assert view.serving is not None and view.serving.build is not None
+    assert view.errors == {ErrorKind.UNAVAILABLE: 1}
+    clock.now += 21  # 31 s after the good run: past 3 x 10 s
+    (view,) = store.view(clock.now)
+    assert view.serving is None
+    assert view.last_good is not None and not view.fresh
+
+
+def test_readiness_waits_for_a_first_run_of_every_collector() -> None:
+    clock = FakeClock()
+    store = SnapshotStore({"fake": (10, 30), "other": (10, 30)})
+    assert not store.ready()
+    store.put(run_once(FakeCollector([RuntimeError("x")]), clock, LOG))
+    assert not store.ready()
+    other = FakeCollector([{"a": 1}])
+    other.name = "other"  # type: ignore[misc]
+    store.put(run_once(other, clock, LOG))
+    assert store.ready()
+
+
+def test_skipped_records_accumulate_across_runs() -> None:
+    clock = FakeClock()
+    store = store_with(clock)
+    collector = FakeCollector([{"bad": 1}])
+    store.put(run_once(collector, clock, LOG))
+    store.put(run_once(collector, clock, LOG))
+    (view,) = store.view(clock.now)
+    assert view.skipped == {"invalid_replica": 2}
