@@ -5,7 +5,7 @@ builds fresh prometheus_client families from them on every collection, so nothin
 a snapshot.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,7 +39,7 @@ class MetricTable:
 
     specs: tuple[MetricSpec, ...]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[MetricSpec]:
         return iter(self.specs)
 
     def by_name(self, name: str) -> MetricSpec:

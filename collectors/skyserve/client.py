@@ -1,0 +1,230 @@
+"""REST client for the SkyPilot API server: health, then ``serve.status`` submitted and long-polled.
+
+Every failure leaves as one of the exceptions in ``exporter.errors``; messages name the server by its
+URL with credentials stripped and never include tokens, passwords or upstream stack traces.
+"""
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from collectors.skyserve.connection import Connection
+from collectors.skyserve.wire import (
+    API_VERSION_HEADER,
+    CLIENT_API_VERSION,
+    CLIENT_VERSION,
+    LEGACY_REQUEST_ID_HEADER,
+    REQUEST_ID_HEADER,
+    UNFINISHED,
+    VERSION_HEADER,
+    RequestPayload,
+    clean_message,
+    decode_payload,
+    decode_services,
+)
+from exporter.errors import (
+    CollectorError,
+    UpstreamAuthError,
+    UpstreamParseError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
+_ERRNO = re.compile(r"\[Errno -?\d+\][^'\")\]]*")
+_LOGIN_HINTS = ("login", "oauth2")
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one poll brought back: the raw service records and the server's version info."""
+
+    services: tuple[Any, ...]
+    upstream: Mapping[str, str]
+
+
+class Deadline:
+    """The collection's time budget; every request gets what is left of it as its timeout."""
+
+    def __init__(self, budget: float, monotonic: Callable[[], float]) -> None:
+        self._budget = budget
+        self._monotonic = monotonic
+        self._end = monotonic() + budget
+
+    def remaining(self) -> float:
+        left = self._end - self._monotonic()
+        if left <= 0:
+            raise UpstreamTimeout(f"serve status did not complete within the {self._budget:g}s timeout")
+        return left
+
+
+class SkyServeClient:
+    """Fetches ``serve status`` for all services, within ``timeout`` seconds in total."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        connection: Connection,
+        timeout: float,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        retry_delay: float = 0.5,
+    ) -> None:
+        self._session = session
+        self._connection = connection
+        self._timeout = timeout
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._retry_delay = retry_delay
+
+    @property
+    def server(self) -> str:
+        return self._connection.base_url
+
+    def fetch(self) -> FetchResult:
+        deadline = Deadline(self._timeout, self._monotonic)
+        headers = self._headers()
+        upstream = self._health(deadline, headers)
+        request_id = self._submit(deadline, headers)
+        services = self._wait(request_id, deadline, headers)
+        return FetchResult(services=tuple(services), upstream=upstream)
+
+    def _headers(self) -> dict[str, str]:
+        headers = {
+            API_VERSION_HEADER: str(CLIENT_API_VERSION),
+            VERSION_HEADER: CLIENT_VERSION,
+            "Accept": "application/json",
+        }
+        token = self._connection.token.read()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def _health(self, deadline: Deadline, headers: dict[str, str]) -> dict[str, str]:
+        response = self._request("GET", "/api/health", deadline, headers)
+        self._check(response, "health check", not_found=UpstreamParseError)
+        body = _json(response, "/api/health")
+        if not isinstance(body, Mapping):
+            raise UpstreamParseError("/api/health did not answer with a JSON object")
+        found = {
+            "version": body.get("version") or response.headers.get(VERSION_HEADER),
+            "api_version": body.get("api_version") or response.headers.get(API_VERSION_HEADER),
+        }
+        return {key: str(value) for key, value in found.items() if value is not None}
+
+    def _submit(self, deadline: Deadline, headers: dict[str, str]) -> str:
+        body = {"service_names": None}
+        response = self._request("POST", "/serve/status", deadline, headers, json=body)
+        self._check(response, "serve.status", not_found=UpstreamParseError)
+        request_id = response.headers.get(REQUEST_ID_HEADER) or response.headers.get(LEGACY_REQUEST_ID_HEADER)
+        if not request_id:
+            raise UpstreamParseError(
+                f"serve.status answer from {self.server} has no {REQUEST_ID_HEADER} header"
+            )
+        return request_id
+
+    def _wait(self, request_id: str, deadline: Deadline, headers: dict[str, str]) -> list[Any]:
+        while True:
+            params = {"request_id": request_id}
+            response = self._request("GET", "/api/get", deadline, headers, params=params)
+            payload = self._result_payload(response)
+            if payload.status not in UNFINISHED:
+                return _services(payload)
+            # The server long-polls until the request finishes, so this is a fallback for servers
+            # (or proxies) that answer early; it must not spin.
+            self._sleep(min(self._retry_delay, deadline.remaining()))
+
+    def _result_payload(self, response: requests.Response) -> RequestPayload:
+        if response.status_code == 500:
+            payload = _error_payload(response)
+            if payload is not None:
+                return payload
+        self._check(response, "serve.status result", not_found=CollectorError)
+        return decode_payload(_json(response, "/api/get"))
+
+    def _request(
+        self, method: str, path: str, deadline: Deadline, headers: dict[str, str], **kwargs: Any
+    ) -> requests.Response:
+        auth = None if "Authorization" in headers else self._connection.basic_auth
+        try:
+            return self._session.request(
+                method,
+                self.server + path,
+                headers=headers,
+                auth=auth,
+                timeout=deadline.remaining(),
+                **kwargs,
+            )
+        except requests.Timeout as exc:
+            raise UpstreamTimeout(f"{method} {path}: no answer from {self.server} in time") from exc
+        except requests.ConnectionError as exc:
+            raise UpstreamUnavailable(f"cannot reach {self.server}: {_reason(exc)}") from exc
+        except requests.RequestException as exc:
+            raise UpstreamUnavailable(f"{method} {path} to {self.server} failed: {_reason(exc)}") from exc
+
+    def _check(self, response: requests.Response, what: str, not_found: type[CollectorError]) -> None:
+        code = response.status_code
+        if code in (401, 403) or _redirected_to_login(response):
+            raise UpstreamAuthError(f"{what}: {self.server} refused our credentials (HTTP {code})")
+        if code == 200:
+            return
+        message = f"{what}: HTTP {code} from {self.server}{_detail(response)}"
+        if code == 404:
+            raise not_found(message)
+        if code >= 500:
+            raise UpstreamUnavailable(message)
+        raise CollectorError(message)
+
+
+def _services(payload: RequestPayload) -> list[Any]:
+    if payload.error is not None:
+        if payload.error.means_no_services():
+            return []
+        raise CollectorError(f"serve.status failed on the API server: {payload.error.describe()}")
+    if payload.status != "SUCCEEDED":
+        raise CollectorError(f"serve.status ended with status {payload.status} on the API server")
+    return decode_services(payload.return_value)
+
+
+def _error_payload(response: requests.Response) -> RequestPayload | None:
+    """The failed request's payload in a 500 answer (``{"detail": payload}``), if it is one."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(detail, Mapping):
+        return None
+    payload = decode_payload(detail)
+    return payload if payload.error is not None else None
+
+
+def _json(response: requests.Response, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("Content-Type", "no content type")
+        raise UpstreamParseError(
+            f"{what} answered HTTP {response.status_code} with non-JSON ({kind})"
+        ) from None
+
+
+def _detail(response: requests.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return ""
+    return f": {clean_message(detail)}" if isinstance(detail, str) and detail else ""
+
+
+def _redirected_to_login(response: requests.Response) -> bool:
+    """An auth proxy in front of the server redirects to its login page instead of answering 401."""
+    return bool(response.history) and any(hint in response.url.lower() for hint in _LOGIN_HINTS)
+
+
+def _reason(exc: requests.RequestException) -> str:
+    match = _ERRNO.search(str(exc))
+    return match.group(0).strip() if match else type(exc).__name__

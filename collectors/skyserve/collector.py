@@ -1,0 +1,120 @@
+"""The SkyServe collector: services and replicas from a SkyPilot API server's ``serve status``.
+
+It emits, for example::
+
+    skyserve_service_status{service_name="llama-svc",status="READY"} 1.0
+    skyserve_service_replicas{service_name="llama-svc",status="READY"} 2.0
+    skyserve_replica_info{service_name="llama-svc",replica_id="1",source="skyserve",version="1",cloud="aws",
+        region="us-east-2",zone="us-east-2a",instance_type="g6.xlarge",accelerator="L4",spot="true"} 1.0
+    skyserve_replica_status{service_name="llama-svc",replica_id="1",source="skyserve",status="READY"} 1.0
+    skyserve_replica_preemptions_total{service_name="llama-svc",source="skyserve",cloud="aws",
+        region="us-east-2"} 3.0
+
+The full list is ``metrics.SKYSERVE_METRICS``.
+"""
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from collectors.skyserve import families
+from collectors.skyserve.client import FetchResult, SkyServeClient
+from collectors.skyserve.config import ENDPOINT_ENV, SkyServeConfig
+from collectors.skyserve.connection import resolve_connection
+from collectors.skyserve.metrics import SKYSERVE_METRICS, SOURCE
+from collectors.skyserve.records import ReplicaRecord, ServiceRecord, parse_fleet
+from collectors.skyserve.transitions import TransitionTracker
+from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
+from exporter.metrics import FamilyBuilder, MetricTable
+
+_READY = "READY"
+
+
+class SkyServeCollector:
+    """Polls ``serve status`` for every service; ``build`` also counts transitions between polls."""
+
+    name: ClassVar[str] = "skyserve"
+    metrics: ClassVar[MetricTable] = SKYSERVE_METRICS
+    config_model: ClassVar[type[CollectorConfig]] = SkyServeConfig
+
+    def __init__(
+        self,
+        client: SkyServeClient,
+        interval: float,
+        timeout: float,
+        tracker: TransitionTracker | None = None,
+    ) -> None:
+        self.interval = interval
+        self.timeout = timeout
+        self._client = client
+        self._tracker = tracker if tracker is not None else TransitionTracker()
+
+    @classmethod
+    def from_config(cls, config: Any, context: CollectorContext) -> "SkyServeCollector":
+        """A collector for the section; ValueError naming the key when the endpoint or token is unusable."""
+        settings = config if isinstance(config, SkyServeConfig) else SkyServeConfig.model_validate(config)
+        connection = resolve_connection(settings, context.environ)
+        client = SkyServeClient(context.session_factory(), connection, settings.timeout)
+        return cls(client, interval=settings.interval, timeout=settings.timeout)
+
+    @classmethod
+    def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
+        return {} if environ.get(ENDPOINT_ENV, "").strip() else None
+
+    def fetch(self) -> FetchResult:
+        return self._client.fetch()
+
+    def build(self, raw: FetchResult, now: float) -> Build:
+        fleet = parse_fleet(raw.services)
+        replicas = [replica for service in fleet.services for replica in service.replicas]
+        self._tracker.observe(replicas, now)
+        out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
+        for service in fleet.services:
+            families.add_service(out, service)
+            families.add_replicas_by_cloud(out, service)
+        for replica in replicas:
+            families.add_replica(out, replica)
+        families.add_transitions(out, self._tracker.samples())
+        return Build(
+            families=out.families(),
+            records=fleet.services,
+            skipped=fleet.skipped,
+            services=tuple(_summary(service) for service in fleet.services),
+            endpoints=_endpoints(fleet.services),
+            upstream=dict(raw.upstream) or None,
+        )
+
+
+def _summary(service: ServiceRecord) -> ServiceSummary:
+    clouds = sorted({r.placement.cloud for r in service.replicas if r.placement.cloud})
+    return ServiceSummary(
+        name=service.name,
+        source=SOURCE,
+        status=service.status,
+        ready_replicas=sum(1 for r in service.replicas if r.status == _READY),
+        total_replicas=len(service.replicas),
+        clouds=tuple(clouds),
+    )
+
+
+def _endpoints(services: tuple[ServiceRecord, ...]) -> tuple[Endpoint, ...]:
+    found: list[Endpoint] = []
+    for service in services:
+        if service.endpoint:
+            url = with_scheme(service.endpoint, "https" if service.tls_encrypted else "http")
+            found.append(Endpoint(url=url, kind="service", service_name=service.name))
+        found.extend(_replica_endpoint(replica) for replica in service.replicas if replica.endpoint)
+    return tuple(found)
+
+
+def _replica_endpoint(replica: ReplicaRecord) -> Endpoint:
+    return Endpoint(
+        url=with_scheme(replica.endpoint or "", "http"),
+        kind="replica",
+        service_name=replica.service_name,
+        replica_id=str(replica.replica_id),
+    )
+
+
+def with_scheme(endpoint: str, scheme: str) -> str:
+    """SkyServe has shown endpoints as bare ``host:port`` in some versions; probes need a URL."""
+    return endpoint if "://" in endpoint else f"{scheme}://{endpoint}"

@@ -1,0 +1,131 @@
+"""Real processes on loopback for the integration tests: the exporter and Prometheus."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+T = TypeVar("T")
+
+EXPORTER = Path(sys.executable).with_name("skyserve-exporter")
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], T | None], timeout: float, what: str, step: float = 0.1) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Process:
+    """A child process whose stderr is kept for the failure message."""
+
+    def __init__(self, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            list(argv), stdout=self._log, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL
+        )
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+        return self.proc.returncode
+
+
+class Exporter(Process):
+    def __init__(self, args: Sequence[str], tmp_path: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        argv = [str(EXPORTER), "--web.listen-address", f"127.0.0.1:{self.port}", *args]
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith("SKYPILOT_")}
+        child_env.update(env or {})
+        super().__init__(argv, tmp_path / f"exporter-{self.port}.log", child_env)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        def ready() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"exporter exited {self.proc.returncode}:\n{self.log()}")
+            try:
+                return requests.get(f"{self.url}/-/ready", timeout=2).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_for(ready, timeout, "exporter readiness")
+
+    def scrape(self, headers: dict[str, str] | None = None) -> requests.Response:
+        response = requests.get(f"{self.url}/metrics", timeout=5, headers=headers)
+        response.raise_for_status()
+        return response
+
+    def samples(self) -> Samples:
+        return parse_samples(self.scrape().text)
+
+
+def parse_samples(text: str) -> Samples:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def select(samples: Samples, name: str, **labels: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """The samples of one metric whose labels include ``labels``."""
+    return {
+        key_labels: value
+        for (sample_name, key_labels), value in samples.items()
+        if sample_name == name and all(dict(key_labels).get(k) == v for k, v in labels.items())
+    }
+
+
+def require_binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise AssertionError(f"{name} is not installed: run the README's test command, which installs it")
+    return path
+
+
+def prometheus_query(url: str, query: str) -> list[dict[str, Any]]:
+    response = requests.get(f"{url}/api/v1/query", params={"query": query}, timeout=5)
+    response.raise_for_status()
+    body = response.json()
+    assert body["status"] == "success", body
+    return list(body["data"]["result"])
+
+
+def write_config(tmp_path: Path, endpoint: str, **skyserve: str) -> Path:
+    keys = {"endpoint": endpoint, "interval": "1s", "timeout": "1s", "stale_after": "60s", **skyserve}
+    body = "".join(f"    {key}: {value}\n" for key, value in keys.items())
+    path = tmp_path / "config.yml"
+    path.write_text("collectors:\n  skyserve:\n" + body)
+    return path
