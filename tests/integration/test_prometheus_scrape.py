@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from harness import Exporter, Process, free_port, prometheus_query, require_binary, wait_for
@@ -41,7 +42,7 @@ def test_prometheus_scrapes_and_stores_the_fleet(demo_exporter: Exporter, tmp_pa
     prometheus, url = start_prometheus(tmp_path, demo_exporter.port)
     try:
 
-        def ingested() -> list[object]:
+        def ingested() -> list[dict[str, Any]]:
             try:
                 return prometheus_query(url, "sum by (service_name) (skyserve_service_replicas)")
             except Exception:

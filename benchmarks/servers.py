@@ -1,0 +1,84 @@
+"""Comparison servers for benchmarks/scrape.py, run as child processes under the same waitress.
+
+``static``: the exporter's own bytes served as a constant (the floor for serving that many bytes).
+``naive``: the usual design, building families and calling ``generate_latest`` on every scrape
+(upstream fetched once at start, so this is kinder to the naive design than reality).
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import requests
+from flask import Flask, Response, request
+from prometheus_client.exposition import generate_latest
+
+from collectors.skyserve.collector import SkyServeCollector
+from collectors.skyserve.config import SkyServeConfig
+from exporter.collector import CollectorContext
+from exporter.logs import setup_logging
+from exporter.render import accepts_gzip, compress
+from exporter.server import make_server, serve_until_signalled
+
+
+class _Families:
+    def __init__(self, families: list) -> None:  # type: ignore[type-arg]
+        self.families = families
+
+    def collect(self) -> list:  # type: ignore[type-arg]
+        return self.families
+
+
+def static_app(body: bytes) -> Flask:
+    app = Flask("static")
+    zipped = compress(body)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        gz = accepts_gzip(request.headers.get("Accept-Encoding"))
+        response = Response([zipped if gz else body], content_type="text/plain; version=0.0.4")
+        response.headers["Content-Length"] = str(len(zipped if gz else body))
+        if gz:
+            response.headers["Content-Encoding"] = "gzip"
+        return response
+
+    return app
+
+
+def naive_app(endpoint: str) -> Flask:
+    logger = setup_logging("warning", "logfmt")
+    context = CollectorContext(requests.Session, time.time, logger, {})
+    collector = SkyServeCollector.from_config(SkyServeConfig(endpoint=endpoint), context)
+    raw = collector.fetch()
+    app = Flask("naive")
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        body = generate_latest(_Families(collector.build(raw, time.time()).families))
+        gz = accepts_gzip(request.headers.get("Accept-Encoding"))
+        payload = compress(body) if gz else body
+        response = Response([payload], content_type="text/plain; version=0.0.4")
+        if gz:
+            response.headers["Content-Encoding"] = "gzip"
+        return response
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind", choices=["static", "naive"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--body", type=Path, help="static: the bytes to serve")
+    parser.add_argument("--endpoint", help="naive: the simulated SkyPilot API server")
+    args = parser.parse_args()
+    app = static_app(args.body.read_bytes()) if args.kind == "static" else naive_app(args.endpoint)
+    server = make_server(app, f"127.0.0.1:{args.port}")
+    print("ready", flush=True)
+    serve_until_signalled(server, setup_logging("warning", "logfmt"))
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+"""A seeded SkyServe fleet served on loopback in SkyPilot 0.14's exact wire format.
+
+``Fleet`` is the pure model; ``Simulator`` serves it as a SkyPilot API server (``/api/health``,
+``POST /serve/status``, ``/api/get``) plus a data plane answering for every service and replica
+endpoint; ``Fault`` makes the API server misbehave on demand.
+"""
+
+from exporter.simulator.faults import Fault
+from exporter.simulator.fleet import Fleet
+from exporter.simulator.server import Simulator
+
+__all__ = ["Fault", "Fleet", "Simulator"]

@@ -1,0 +1,45 @@
+"""Run the simulator in the foreground: ``python -m exporter.simulator --services 3 --replicas 4``."""
+
+import argparse
+import threading
+
+from exporter.simulator.server import Simulator
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m exporter.simulator", description=__doc__)
+    parser.add_argument("--services", type=int, default=3)
+    parser.add_argument("--replicas", type=int, default=4, help="replicas per service")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="API server port (0: any free port)")
+    parser.add_argument("--tick", type=float, default=5.0, help="seconds between fleet steps (0: frozen)")
+    parser.add_argument("--token", default=None, help="require 'Authorization: Bearer TOKEN'")
+    parser.add_argument("--request-delay", type=float, default=0.0, help="seconds each request takes")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    simulator = Simulator(
+        services=args.services,
+        replicas_per_service=args.replicas,
+        seed=args.seed,
+        host=args.host,
+        port=args.port,
+        tick_seconds=args.tick or None,
+        token=args.token,
+        request_delay=args.request_delay,
+    )
+    with simulator:
+        print(f"SkyPilot API server: {simulator.url}", flush=True)
+        print(f"data plane:          {simulator.data_plane_url}", flush=True)
+        print(f"try: export SKYPILOT_API_SERVER_ENDPOINT={simulator.url}   (Ctrl-C to stop)", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("stopping", flush=True)
+
+
+if __name__ == "__main__":
+    main()

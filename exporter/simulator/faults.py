@@ -1,0 +1,63 @@
+"""Injected API-server faults, and the switch that holds requests while one is active."""
+
+import threading
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+# A hanging request gives up after this long even if nobody clears the fault.
+HANG_CAP_SECONDS = 120.0
+
+
+class Fault(StrEnum):
+    NONE = "none"
+    SLOW = "slow"  # answer after a delay
+    HANGING = "hanging"  # never answer until cleared or stopped
+    ERROR_500 = "error_500"  # /api/get fails the request with SkyPilot's error JSON
+    GARBAGE = "garbage"  # /api/get answers 200 with a body that is not JSON
+    AUTH = "auth"  # every call but /api/health is refused with 401
+
+
+@dataclass(frozen=True)
+class _Setting:
+    fault: Fault
+    delay: float
+    # Set when this setting is replaced (or the server stops): wakes whoever it is holding.
+    replaced: threading.Event = field(default_factory=threading.Event)
+
+
+class FaultSwitch:
+    """The active fault. ``hold()`` delays a request as the fault says; ``close()`` frees everyone."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._setting = _Setting(Fault.NONE, 0.0)
+        self.closed = threading.Event()
+
+    def set(self, fault: Fault, delay: float = 0.0) -> None:
+        if delay < 0:
+            raise ValueError("delay must be >= 0")
+        with self._lock:
+            old, self._setting = self._setting, _Setting(Fault(fault), delay)
+            if self.closed.is_set():
+                self._setting.replaced.set()
+        old.replaced.set()
+
+    def current(self) -> Fault:
+        with self._lock:
+            return self._setting.fault
+
+    def hold(self) -> Fault:
+        """Wait as the active fault demands, then return the fault in force afterwards."""
+        with self._lock:
+            setting = self._setting
+        if setting.fault == Fault.SLOW:
+            setting.replaced.wait(setting.delay)
+        elif setting.fault == Fault.HANGING:
+            setting.replaced.wait(HANG_CAP_SECONDS)
+        return self.current()
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed.set()
+            setting = self._setting
+        setting.replaced.set()

@@ -1,0 +1,102 @@
+"""The API server's request table: what was asked, when it is done, and what it returned.
+
+Bounded like the real server's garbage-collected table: by count, and by the bytes of stored
+results so that polling a 10k-replica fleet for hours does not grow memory without end.
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MAX_REQUESTS = 10_000
+MAX_RESULT_BYTES = 128 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SimRequest:
+    request_id: str
+    created_at: float
+    ready_at: float  # wall time from which the request counts as finished
+    service_names: tuple[str, ...] | None
+    user_id: str
+    pid: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # SUCCEEDED or FAILED
+    return_value: str  # JSON text, as in the payload
+    error: str  # JSON text: "null" on success
+    finished_at: float
+
+
+class UnknownRequest(LookupError):
+    pass
+
+
+class AmbiguousRequest(LookupError):
+    pass
+
+
+@dataclass
+class _Entry:
+    request: SimRequest
+    outcome: Outcome | None = None
+
+
+class RequestStore:
+    def __init__(self, max_requests: int = MAX_REQUESTS, max_result_bytes: int = MAX_RESULT_BYTES) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._bytes = 0
+        self._max_requests = max_requests
+        self._max_bytes = max_result_bytes
+
+    def add(self, request: SimRequest) -> None:
+        with self._lock:
+            self._entries[request.request_id] = _Entry(request)
+            self._evict()
+
+    def find(self, id_or_prefix: str) -> SimRequest:
+        """The request with this id, or the only one it is a prefix of (as ``/api/get`` allows)."""
+        with self._lock:
+            entry = self._entries.get(id_or_prefix)
+            if entry is not None:
+                return entry.request
+            matches = [e.request for rid, e in self._entries.items() if rid.startswith(id_or_prefix)]
+        if not matches or not id_or_prefix:
+            raise UnknownRequest(id_or_prefix)
+        if len(matches) > 1:
+            raise AmbiguousRequest(id_or_prefix)
+        return matches[0]
+
+    def finish(self, request_id: str, run: Callable[[], Outcome]) -> Outcome:
+        """The request's outcome, running it first if nobody has yet (the first result sticks)."""
+        with self._lock:
+            entry = self._entries.get(request_id)
+        if entry is not None and entry.outcome is not None:
+            return entry.outcome
+        outcome = run()
+        with self._lock:
+            entry = self._entries.get(request_id)
+            if entry is None:
+                return outcome
+            if entry.outcome is None:
+                entry.outcome = outcome
+                self._bytes += len(outcome.return_value)
+                self._evict(keep=request_id)
+            return entry.outcome
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def _evict(self, keep: str | None = None) -> None:
+        while len(self._entries) > self._max_requests or self._bytes > self._max_bytes:
+            oldest = next(iter(self._entries))
+            if oldest == keep:
+                break
+            entry = self._entries.pop(oldest)
+            if entry.outcome is not None:
+                self._bytes -= len(entry.outcome.return_value)

@@ -1,0 +1,125 @@
+"""The Simulator: the fleet, served on loopback as a SkyPilot API server plus a data plane."""
+
+import threading
+from collections import Counter
+from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from exporter.simulator.api import ApiApp, ApiConfig
+from exporter.simulator.counter import RequestCounter
+from exporter.simulator.dataplane import DataPlaneApp
+from exporter.simulator.faults import Fault, FaultSwitch
+from exporter.simulator.fleet import Fleet
+
+_POLL_SECONDS = 0.1
+_JOIN_SECONDS = 1.0
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per request: tests and benchmarks send thousands."""
+
+    # Keep-alive, as the real (uvicorn) server does; clients reuse pooled connections.
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+def _serve(host: str, port: int, app: Any) -> BaseWSGIServer:
+    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+    # Never wait for in-flight handler threads on close: a hung one must not block stop().
+    server.block_on_close = False  # type: ignore[attr-defined]
+    return server
+
+
+class Simulator:
+    """Run with ``with Simulator(...) as sim:``; point clients at ``sim.url``."""
+
+    # The positional signature is the published contract, hence the many positionals.
+    def __init__(  # noqa: PLR0917
+        self,
+        services: int = 3,
+        replicas_per_service: int = 4,
+        seed: int = 1,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tick_seconds: float | None = None,
+        token: str | None = None,
+        request_delay: float = 0.0,
+    ) -> None:
+        if tick_seconds is not None and tick_seconds <= 0:
+            raise ValueError("tick_seconds must be > 0")
+        self.fleet = Fleet(services, replicas_per_service, seed)
+        self._host, self._port = host, port
+        self._tick = tick_seconds
+        self._faults = FaultSwitch()
+        self._api_counter = RequestCounter()
+        self._data_counter = RequestCounter()
+        self._api_app = ApiApp(self.fleet, self._faults, self._api_counter, ApiConfig(token, request_delay))
+        self._servers: list[BaseWSGIServer] = []
+        self._threads: list[threading.Thread] = []
+        self.url = ""
+        self.data_plane_url = ""
+
+    def start(self) -> "Simulator":
+        if self._servers:
+            raise RuntimeError("simulator already started")
+        api = _serve(self._host, self._port, self._api_app)
+        data = _serve(self._host, 0, DataPlaneApp(self.fleet, self._data_counter))
+        self._servers = [api, data]
+        self.url = f"http://{self._host}:{api.server_port}"
+        self.data_plane_url = f"http://{self._host}:{data.server_port}"
+        self.fleet.set_endpoint_base(self.data_plane_url)
+        for server in self._servers:
+            self._spawn(server.serve_forever, _POLL_SECONDS)
+        if self._tick is not None:
+            self._spawn(self._run_ticker, self._tick)
+        return self
+
+    def _spawn(self, target: Any, arg: float) -> None:
+        thread = threading.Thread(target=target, args=(arg,), daemon=True, name="skyserve-simulator")
+        thread.start()
+        self._threads.append(thread)
+
+    def _run_ticker(self, seconds: float) -> None:
+        while not self._faults.closed.wait(seconds):
+            self.fleet.step(seconds)
+
+    def stop(self) -> None:
+        """Stop serving; returns within about a second even with requests hanging."""
+        self._faults.close()
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(_JOIN_SECONDS)
+
+    def set_fault(self, fault: Fault, delay: float = 0.0) -> None:
+        """Make the API server misbehave (``Fault.NONE`` to heal); frees requests held by the old one."""
+        self._faults.set(fault, delay)
+
+    @property
+    def fault(self) -> Fault:
+        return self._faults.current()
+
+    def request_count(self, path: str) -> int:
+        """API-server requests received for ``path`` (e.g. ``/api/get``), whatever the answer."""
+        return self._api_counter.count(path)
+
+    @property
+    def requests_served(self) -> Counter[str]:
+        return self._api_counter.snapshot()
+
+    @property
+    def data_plane_requests(self) -> Counter[str]:
+        return self._data_counter.snapshot()
+
+    def __enter__(self) -> "Simulator":
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
