@@ -5,18 +5,19 @@ from flask import Flask, Response, jsonify, request
 from exporter.collector import Clock
 from exporter.exposition import scrape_body
 from exporter.landing import landing_page
-from exporter.render import accepts_gzip, negotiate
+from exporter.render import EncodingDemand, accepts_gzip, negotiate
 from exporter.snapshot import SnapshotStore
 from exporter.status import status_document
 
 
-def create_app(store: SnapshotStore, clock: Clock) -> Flask:
+def create_app(store: SnapshotStore, demand: EncodingDemand, clock: Clock) -> Flask:
     app = Flask("skyserve_exporter")
 
     @app.get("/metrics")
     def metrics() -> Response:
         fmt = negotiate(request.headers.get("Accept"))
         gzipped = accepts_gzip(request.headers.get("Accept-Encoding"))
+        demand.note(fmt, gzipped)
         chunks = scrape_body(store.view(clock()), fmt, gzipped)
         response = Response(chunks, content_type=fmt.content_type)
         response.headers["Content-Length"] = str(sum(len(chunk) for chunk in chunks))

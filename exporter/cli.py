@@ -18,7 +18,7 @@ from exporter.demo import DemoOptions, demo_sections, start_simulator
 from exporter.exposition import scrape_body
 from exporter.logs import setup_logging
 from exporter.registry import discover
-from exporter.render import Format
+from exporter.render import EncodingDemand, Format
 from exporter.runner import run_once
 from exporter.scheduler import make_scheduler
 from exporter.server import ListenAddressError, make_server, serve_until_signalled
@@ -113,11 +113,12 @@ def _serve(
 ) -> int:
     logger = context.logger
     try:
-        server = make_server(create_app(store, context.clock), listen)
+        demand = EncodingDemand(context.clock)
+        server = make_server(create_app(store, demand, context.clock), listen)
     except (ListenAddressError, OSError) as exc:
         logger.error("cannot listen", extra={"address": listen, "error": str(exc)})
         return EXIT_CONFIG
-    scheduler = make_scheduler(collectors, store, context.clock, logger)
+    scheduler = make_scheduler(collectors, store, demand, context.clock, logger)
     scheduler.start()
     logger.info(
         "listening",

@@ -3,6 +3,7 @@
 import json
 import logging
 import time
+from collections.abc import Sequence
 
 import pydantic
 import requests
@@ -10,19 +11,31 @@ import requests
 from exporter.collector import Clock, Collector
 from exporter.errors import CollectorError, ErrorKind
 from exporter.redact import redact_text
-from exporter.render import render
+from exporter.render import Encoding, Format, LineCache, render
 from exporter.snapshot import Snapshot
 
 _MAX_ERROR_CHARS = 300
 
 
-def run_once(collector: Collector, clock: Clock, logger: logging.Logger) -> Snapshot:
+def run_once(
+    collector: Collector,
+    clock: Clock,
+    logger: logging.Logger,
+    encodings: Sequence[Encoding] = ((Format.TEXT, False),),
+    lines: LineCache | None = None,
+) -> Snapshot:
+    """Fetch, build and render (in ``encodings``) one collection; never raises.
+
+    Rendering here, not at the first scrape, keeps encoding cost and any encoding error inside
+    the timed, classified run.
+    """
     started_at = clock()
     t0 = time.perf_counter()
     try:
         raw = collector.fetch()
         build = collector.build(raw, now=clock())
-        rendered = render(build.families)
+        rendered = render(build.families, lines)
+        rendered.warm(encodings)
     except Exception as exc:
         kind = classify(exc)
         message = describe(exc)

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -9,6 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from exporter.collector import Clock, Collector
+from exporter.render import EncodingDemand, LineCache
 from exporter.runner import run_once
 from exporter.snapshot import SnapshotStore
 
@@ -17,7 +19,11 @@ _MAX_JITTER_SECONDS = 5.0
 
 
 def make_scheduler(
-    collectors: Sequence[Collector], store: SnapshotStore, clock: Clock, logger: logging.Logger
+    collectors: Sequence[Collector],
+    store: SnapshotStore,
+    demand: EncodingDemand,
+    clock: Clock,
+    logger: logging.Logger,
 ) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=max(1, len(collectors)))},
@@ -25,11 +31,10 @@ def make_scheduler(
     )
     for collector in collectors:
         scheduler.add_job(
-            _job,
+            CollectorJob(collector, store, demand, LineCache(), clock, logger),
             trigger=IntervalTrigger(
                 seconds=collector.interval, jitter=min(_MAX_JITTER_SECONDS, collector.interval / 10)
             ),
-            args=(collector, store, clock, logger),
             id=collector.name,
             name=f"collect {collector.name}",
             next_run_time=datetime.now(UTC),
@@ -40,10 +45,22 @@ def make_scheduler(
     return scheduler
 
 
-def _job(collector: Collector, store: SnapshotStore, clock: Clock, logger: logging.Logger) -> None:
-    snapshot = run_once(collector, clock, logger)
-    store.put(snapshot)
-    if snapshot.ok:
-        logger.debug(
-            "collection done", extra={"collector": collector.name, "duration_seconds": snapshot.duration}
-        )
+@dataclass(frozen=True)
+class CollectorJob:
+    """One scheduled run: collect, then swap the snapshot into the store."""
+
+    collector: Collector
+    store: SnapshotStore
+    demand: EncodingDemand
+    lines: LineCache  # this collector's encoded lines from its previous run
+    clock: Clock
+    logger: logging.Logger
+
+    def __call__(self) -> None:
+        snapshot = run_once(self.collector, self.clock, self.logger, self.demand.wanted(), self.lines)
+        self.store.put(snapshot)
+        if snapshot.ok:
+            self.logger.debug(
+                "collection done",
+                extra={"collector": self.collector.name, "duration_seconds": snapshot.duration},
+            )

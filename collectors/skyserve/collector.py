@@ -24,7 +24,7 @@ from collectors.skyserve.metrics import SKYSERVE_METRICS, SOURCE
 from collectors.skyserve.records import ReplicaRecord, ServiceRecord, parse_fleet
 from collectors.skyserve.transitions import TransitionTracker
 from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
-from exporter.metrics import FamilyBuilder, MetricTable
+from exporter.metrics import FamilyBuilder, MetricTable, SampleReuse
 
 _READY = "READY"
 
@@ -47,6 +47,7 @@ class SkyServeCollector:
         self.timeout = timeout
         self._client = client
         self._tracker = tracker if tracker is not None else TransitionTracker()
+        self._samples = SampleReuse()
 
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> "SkyServeCollector":
@@ -67,7 +68,7 @@ class SkyServeCollector:
         fleet = parse_fleet(raw.services)
         replicas = [replica for service in fleet.services for replica in service.replicas]
         self._tracker.observe(replicas, now)
-        out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
+        out = FamilyBuilder(self.metrics, refresh_seconds=self.interval, reuse=self._samples)
         for service in fleet.services:
             families.add_service(out, service)
             families.add_replicas_by_cloud(out, service)

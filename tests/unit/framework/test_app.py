@@ -5,6 +5,7 @@ import requests
 from framework_fakes import FakeClock, FakeCollector
 
 from exporter.app import create_app
+from exporter.render import EncodingDemand
 from exporter.runner import run_once
 from exporter.snapshot import SnapshotStore
 
@@ -15,7 +16,7 @@ def make_client(clock: FakeClock, run: bool = True):  # type: ignore[no-untyped-
     store = SnapshotStore({"fake": (10, 30)})
     if run:
         store.put(run_once(FakeCollector([{"llama<b>": 2}]), clock, LOG))
-    return create_app(store, clock).test_client()
+    return create_app(store, EncodingDemand(clock), clock).test_client()
 
 
 def test_metrics_negotiates_format_and_gzip() -> None:
@@ -36,7 +37,7 @@ def test_failed_collector_is_still_http_200() -> None:
     clock = FakeClock()
     store = SnapshotStore({"fake": (10, 30)})
     store.put(run_once(FakeCollector([requests.ConnectionError("down")]), clock, LOG))
-    response = create_app(store, clock).test_client().get("/metrics")
+    response = create_app(store, EncodingDemand(clock), clock).test_client().get("/metrics")
     assert response.status_code == 200
     assert b'skyserve_exporter_collector_up{collector="fake"} 0.0' in response.data
 

@@ -7,20 +7,42 @@ import requests
 from framework_fakes import FakeClock, FakeCollector
 
 from exporter.errors import ErrorKind, UpstreamAuthError, UpstreamParseError
+from exporter.render import EncodingDemand, Format
 from exporter.runner import classify, describe, run_once
 from exporter.snapshot import SnapshotStore
 
 LOG = logging.getLogger("test")
 
 
-def test_successful_run_is_rendered_in_both_formats() -> None:
+def test_successful_run_renders_in_both_formats() -> None:
     snapshot = run_once(FakeCollector([{"llama": 3}]), FakeClock(), LOG)
     assert snapshot.ok and snapshot.error_kind is None
     assert snapshot.rendered is not None
-    assert b'skyserve_fake_replicas{service_name="llama"} 3.0' in snapshot.rendered.text
-    assert b"skyserve_fake_events_total" in snapshot.rendered.openmetrics
-    assert not snapshot.rendered.openmetrics.endswith(b"# EOF\n")
-    assert b"Refreshed every 30s." in snapshot.rendered.text
+    text = snapshot.rendered.body(Format.TEXT, gzipped=False)
+    openmetrics = snapshot.rendered.body(Format.OPENMETRICS, gzipped=False)
+    assert b'skyserve_fake_replicas{service_name="llama"} 3.0' in text
+    assert b"skyserve_fake_events_total" in openmetrics
+    assert not openmetrics.endswith(b"# EOF\n")
+    assert b"Refreshed every 30s." in text
+
+
+def test_the_run_renders_the_encodings_scrapers_asked_for_lately() -> None:
+    clock = FakeClock()
+    demand = EncodingDemand(clock, memory_seconds=600)
+    assert demand.wanted() == [(Format.OPENMETRICS, True)]  # Prometheus's default, before any scrape
+    demand.note(Format.TEXT, False)
+    assert demand.wanted() == [(Format.TEXT, False)]
+    clock.now += 300
+    demand.note(Format.TEXT, True)
+    assert set(demand.wanted()) == {(Format.TEXT, False), (Format.TEXT, True)}
+    clock.now += 301
+    assert demand.wanted() == [(Format.TEXT, True)]
+    clock.now += 300
+    assert demand.wanted() == [(Format.OPENMETRICS, True)]
+    demand.note(Format.TEXT, False)
+    snapshot = run_once(FakeCollector([{"llama": 3}]), clock, LOG, [(Format.TEXT, True)])
+    assert snapshot.rendered is not None
+    assert set(snapshot.rendered._bodies) == {(Format.TEXT, False), (Format.TEXT, True)}  # gzip needs plain
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ import time
 
 from framework_fakes import FakeCollector
 
+from exporter.render import EncodingDemand
 from exporter.scheduler import make_scheduler
 from exporter.snapshot import SnapshotStore
 
@@ -27,7 +28,7 @@ def test_first_run_at_start_and_runs_never_overlap() -> None:
 
     collector = FakeCollector([slow_fetch], interval=0.1)
     store = SnapshotStore({"fake": (0.1, 1.0)})
-    scheduler = make_scheduler([collector], store, time.time, LOG)
+    scheduler = make_scheduler([collector], store, EncodingDemand(time.time), time.time, LOG)
     scheduler.start()
     try:
         deadline = time.monotonic() + 5
