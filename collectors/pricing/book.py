@@ -1,0 +1,200 @@
+"""The price book the SkyServe, Kubernetes and bare-metal collectors share.
+
+Queries read one immutable snapshot (tables plus what each catalog load saw); ``refresh()``, on a
+scheduler thread, builds a new snapshot and swaps it in with a single assignment, so a query never
+sees half a refresh and never waits for one.
+"""
+
+import logging
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import requests
+from prometheus_client.core import Metric
+
+from collectors.pricing.config import KubernetesPricing, PricingConfig
+from collectors.pricing.health import CatalogHealth, health_families
+from collectors.pricing.kubernetes import KubernetesRates, resolve_rates
+from collectors.pricing.loader import (
+    CATALOGLESS_CLOUDS,
+    LoadedCatalog,
+    catalog_from,
+    discover_clouds,
+    load_catalog,
+    load_catalogs,
+)
+from collectors.pricing.model import HOURS_PER_MONTH, NO_FIXED_PRICE, Price, PriceQuery, unpriced
+from collectors.pricing.overrides import OverrideTable, build_overrides
+from collectors.pricing.pricer import PriceTables, price_of
+from collectors.pricing.refresh import LOCALLY_MODIFIED, CatalogSource, RefreshError, locally_modified, store
+from collectors.pricing.skypilot_config import read_skypilot_pricing
+
+logger = logging.getLogger(__name__)
+
+# What refresh downloads when no cloud is configured and none is cached yet.
+DEFAULT_REFRESH_CLOUDS: Final = ("aws", "azure", "gcp")
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    tables: PriceTables
+    loaded: Mapping[str, LoadedCatalog]
+
+
+class PriceBook:
+    def __init__(
+        self,
+        config: PricingConfig,
+        *,
+        loaded: Mapping[str, LoadedCatalog],
+        kubernetes: KubernetesRates,
+        overrides: OverrideTable,
+        session_factory: Callable[[], requests.Session],
+        clock: Callable[[], float],
+    ) -> None:
+        self._config = config
+        self._kubernetes = kubernetes
+        self._overrides = overrides
+        self._clock = clock
+        self._source = CatalogSource(
+            base_url=config.refresh_url,
+            fallback_url=config.refresh_fallback_url,
+            timeout=config.refresh_timeout,
+            session_factory=session_factory,
+        )
+        self._snapshot = self._make_snapshot(loaded)
+        self._refresh_lock = threading.Lock()  # one refresh at a time
+        self._lock = threading.Lock()  # guards the refresh bookkeeping below
+        self._failures: Counter[str] = Counter()
+        self._refresh_errors: dict[str, str] = {}
+        self._refreshed_at: dict[str, float] = {}
+
+    @classmethod
+    def from_config(
+        cls,
+        config: PricingConfig,
+        session_factory: Callable[[], requests.Session] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> "PriceBook":
+        """Load catalogs and rates. Raises exporter.config.ConfigError for an unreadable skypilot_config."""
+        catalog_dir = config.catalog_path
+        clouds = config.clouds if config.clouds is not None else discover_clouds(catalog_dir)
+        loaded = load_catalogs(catalog_dir, (cloud for cloud in clouds if cloud not in CATALOGLESS_CLOUDS))
+        return cls(
+            config,
+            loaded=loaded,
+            kubernetes=resolve_rates(_kubernetes_sources(config)),
+            overrides=build_overrides(config.overrides),
+            session_factory=session_factory or requests.Session,
+            clock=clock,
+        )
+
+    def price(self, query: PriceQuery) -> Price:
+        """The hourly list price of the whole replica (all its nodes), or why there is none."""
+        return price_of(self._snapshot.tables, query)
+
+    @staticmethod
+    def fixed(hourly: float | None = None, monthly: float | None = None) -> Price:
+        """A fixed price (bare metal): ``hourly``, or ``monthly`` spread over 730 hours."""
+        if hourly is not None and monthly is not None:
+            raise ValueError("give an hourly or a monthly price, not both")
+        if hourly is not None:
+            value = hourly
+        elif monthly is not None:
+            value = monthly / HOURS_PER_MONTH
+        else:
+            return unpriced(NO_FIXED_PRICE)
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"a fixed price must be a finite number >= 0, got {hourly or monthly}")
+        return Price(hourly=value, source="fixed")
+
+    def health(self) -> tuple[CatalogHealth, ...]:
+        loaded = self._snapshot.loaded
+        with self._lock:
+            return tuple(self._health(item) for _, item in sorted(loaded.items()))
+
+    def metric_families(self, now: float) -> list[Metric]:
+        """Catalog health families. ``now`` is unused: ages are left to Prometheus (time() - timestamp)."""
+        del now
+        return health_families(self.health())
+
+    def refresh(self) -> None:
+        """Download each cloud's catalog and swap in the ones that arrived intact.
+
+        A failure keeps the cached catalog and is counted per cloud; it never raises, as it runs on
+        a scheduler thread.
+        """
+        with self._refresh_lock:
+            loaded = dict(self._snapshot.loaded)
+            for cloud in self._refresh_clouds(loaded):
+                result = self._refresh_cloud(cloud)
+                if result is not None:
+                    loaded[cloud] = result
+                elif cloud not in loaded:  # so health() shows the failures of a cloud never loaded
+                    loaded[cloud] = load_catalog(self._config.catalog_path, cloud)
+            self._snapshot = self._make_snapshot(loaded)
+
+    def _refresh_clouds(self, loaded: Mapping[str, LoadedCatalog]) -> tuple[str, ...]:
+        if self._config.clouds is not None:
+            return tuple(cloud for cloud in self._config.clouds if cloud not in CATALOGLESS_CLOUDS)
+        return tuple(sorted(loaded)) or DEFAULT_REFRESH_CLOUDS
+
+    def _refresh_cloud(self, cloud: str) -> LoadedCatalog | None:
+        catalog_dir = self._config.catalog_path
+        error = ""
+        result = None
+        try:
+            if locally_modified(catalog_dir, cloud):
+                error = LOCALLY_MODIFIED
+            else:
+                download = self._source.fetch(cloud)
+                path = store(catalog_dir, cloud, download.data)
+                result = catalog_from(cloud, path, download.parsed, path.stat().st_mtime)
+        except (RefreshError, OSError) as exc:
+            error = str(exc)
+            logger.warning("keeping the cached %s price catalog: refresh failed: %s", cloud, error)
+        self._record_refresh(cloud, error, failed=result is None and error != LOCALLY_MODIFIED)
+        return result
+
+    def _record_refresh(self, cloud: str, error: str, failed: bool) -> None:
+        with self._lock:
+            self._refreshed_at[cloud] = self._clock()
+            self._refresh_errors[cloud] = error
+            if failed:
+                self._failures[cloud] += 1
+
+    def _make_snapshot(self, loaded: Mapping[str, LoadedCatalog]) -> _Snapshot:
+        catalogs = {cloud: item.catalog for cloud, item in loaded.items() if item.catalog is not None}
+        tables = PriceTables(catalogs=catalogs, kubernetes=self._kubernetes, overrides=self._overrides)
+        return _Snapshot(tables=tables, loaded=dict(loaded))
+
+    def _health(self, item: LoadedCatalog) -> CatalogHealth:
+        return CatalogHealth(
+            cloud=item.cloud,
+            path=item.path,
+            loaded=item.catalog is not None,
+            rows=item.rows,
+            rows_skipped=item.rows_skipped,
+            updated_at=item.updated_at,
+            load_error=item.error,
+            refresh_failures=self._failures[item.cloud],
+            last_refresh_error=self._refresh_errors.get(item.cloud, ""),
+            last_refresh_at=self._refreshed_at.get(item.cloud),
+        )
+
+
+def _kubernetes_sources(config: PricingConfig) -> list[KubernetesPricing]:
+    """SkyPilot's config first, so the exporter's own ``pricing.kubernetes`` wins where both set a key."""
+    sources = []
+    if config.skypilot_config is not None:
+        from_skypilot = read_skypilot_pricing(config.skypilot_config)
+        if from_skypilot is not None:
+            sources.append(from_skypilot)
+    if config.kubernetes is not None:
+        sources.append(config.kubernetes)
+    return sources

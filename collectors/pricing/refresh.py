@@ -1,0 +1,115 @@
+"""Downloading a cloud's vms.csv from SkyPilot's hosted catalog and storing it as SkyPilot does.
+
+Like ``sky/catalog/common.py::read_catalog``: GET ``{base}/{cloud}/vms.csv``, retry the S3 mirror on
+HTTP 429, write the file atomically (temp file + rename) and record its md5 in
+``.meta/{cloud}/vms.csv.md5``, so SkyPilot keeps treating the file as its own download. A file
+whose recorded md5 no longer matches was edited by hand after a download: SkyPilot then stops
+updating it, and so do we. Nothing is written unless the download parses as a catalog with rows.
+"""
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import requests
+
+from collectors.pricing.catalog_csv import CatalogFormatError, ParsedCatalog, parse_catalog
+from collectors.pricing.loader import CATALOG_FILE, catalog_path
+
+USER_AGENT: Final = "SkyPilot/0.7"  # what SkyPilot's own catalog download sends
+LOCALLY_MODIFIED: Final = "locally_modified"
+
+
+class RefreshError(Exception):
+    """A download that cannot replace the cached catalog; the message is short and holds no secrets."""
+
+
+@dataclass(frozen=True)
+class Download:
+    data: bytes
+    parsed: ParsedCatalog
+
+
+@dataclass(frozen=True)
+class CatalogSource:
+    base_url: str
+    fallback_url: str | None
+    timeout: float
+    session_factory: Callable[[], requests.Session]
+
+    def fetch(self, cloud: str) -> Download:
+        """The cloud's catalog, checked to be one. Raises RefreshError."""
+        with self.session_factory() as session:
+            response = self._get(session, self.base_url, cloud)
+            if response.status_code == 429 and self.fallback_url:
+                response = self._get(session, self.fallback_url, cloud)
+        if not response.ok:
+            raise RefreshError(f"HTTP {response.status_code}")
+        return _checked(response.content)
+
+    def _get(self, session: requests.Session, base: str, cloud: str) -> requests.Response:
+        url = f"{base.rstrip('/')}/{cloud}/{CATALOG_FILE}"
+        try:
+            return session.get(url, timeout=self.timeout, headers={"User-Agent": USER_AGENT})
+        except requests.Timeout:
+            raise RefreshError(f"timed out after {self.timeout:g}s") from None
+        except requests.RequestException as exc:
+            raise RefreshError(f"request failed ({type(exc).__name__})") from None
+
+
+def _checked(data: bytes) -> Download:
+    try:
+        parsed = parse_catalog(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RefreshError("not a catalog: the response is not UTF-8 text") from None
+    except CatalogFormatError as exc:
+        raise RefreshError(f"not a catalog: {exc}") from None
+    if not parsed.rows:
+        raise RefreshError("not a catalog: no usable rows")
+    return Download(data=data, parsed=parsed)
+
+
+def locally_modified(catalog_dir: Path, cloud: str) -> bool:
+    """Whether the file was changed after the download its recorded md5 describes."""
+    recorded = _md5_path(catalog_dir, cloud)
+    try:
+        expected = recorded.read_text(encoding="utf-8").strip()
+        actual = hashlib.md5(catalog_path(catalog_dir, cloud).read_bytes(), usedforsecurity=False)
+    except FileNotFoundError:
+        return False
+    return actual.hexdigest() != expected
+
+
+def store(catalog_dir: Path, cloud: str, data: bytes) -> Path:
+    """Atomically replace the cloud's catalog and its md5 record; returns the catalog path."""
+    path = catalog_path(catalog_dir, cloud)
+    try:
+        _atomic_write(path, data)
+        digest = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        _atomic_write(_md5_path(catalog_dir, cloud), digest.encode())
+    except OSError as exc:
+        raise RefreshError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def _md5_path(catalog_dir: Path, cloud: str) -> Path:
+    return catalog_dir / ".meta" / cloud / f"{CATALOG_FILE}.md5"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Same directory as the target, so the rename never crosses file systems.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
