@@ -10,11 +10,14 @@ from pathlib import Path
 
 import requests
 
+from collectors.pricing import PriceBook
+from collectors.pricing.collector import PricingCollector
 from exporter import __version__
 from exporter.app import create_app
-from exporter.collector import Collector, CollectorContext
-from exporter.config import ConfigError, EnabledCollector, read_sections, validate_sections
-from exporter.demo import DemoOptions, demo_sections, start_simulator
+from exporter.collector import Collector, CollectorContext, Endpoint
+from exporter.config import EnabledCollector, read_config, validate_config
+from exporter.config_errors import ConfigError
+from exporter.demo import DemoOptions, demo_config, start_simulator
 from exporter.exposition import scrape_body
 from exporter.logs import setup_logging
 from exporter.registry import discover
@@ -61,38 +64,61 @@ def build_collectors(enabled: Sequence[EnabledCollector], context: CollectorCont
 def run(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logger = setup_logging(args.log_level, args.log_format)
-    context = CollectorContext(requests.Session, time.time, logger, dict(os.environ))
     simulator = start_simulator(_demo_options(args)) if args.demo else None
     try:
-        return _run_with(args, context, simulator)
+        return _run_with(args, logger, simulator)
     finally:
         if simulator is not None:
             simulator.stop()
 
 
-def _run_with(args: argparse.Namespace, context: CollectorContext, simulator: Simulator | None) -> int:
-    logger = context.logger
+def _run_with(args: argparse.Namespace, logger: logging.Logger, simulator: Simulator | None) -> int:
     try:
-        factories = discover()
-        sections = read_sections(args.config, factories, context.environ)
-        if simulator is not None:
-            sections = demo_sections(sections, simulator)
-        enabled = validate_sections(sections, factories)
-        collectors = build_collectors(enabled, context)
+        collectors, store, context = _assemble(args, logger, simulator)
     except ConfigError as exc:
         print("config error:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
         return EXIT_CONFIG
     if args.config_check:
-        print(f"config OK: collectors {', '.join(c.name for c in collectors) or '(none enabled)'}")
+        print(f"config OK: collectors {', '.join(c.name for c in collectors)}")
         return 0
-    if not collectors:
+    if len(collectors) == 1:
         logger.warning("no collector enabled: set SKYPILOT_API_SERVER_ENDPOINT or pass --config or --demo")
-    store = SnapshotStore(
-        {e.factory.name: (e.config.interval, e.config.stale_after_seconds) for e in enabled}
-    )
     if args.once:
         return _collect_once(collectors, store, context)
     return _serve(args.listen, collectors, store, context)
+
+
+def _assemble(
+    args: argparse.Namespace, logger: logging.Logger, simulator: Simulator | None
+) -> tuple[list[Collector], SnapshotStore, CollectorContext]:
+    """Config, price book, store and collectors, wired together; ConfigError on any problem."""
+    environ = dict(os.environ)
+    factories = discover()
+    raw = read_config(args.config, factories, environ)
+    if simulator is not None:
+        raw = demo_config(raw, simulator)
+    loaded = validate_config(raw, factories)
+    book = PriceBook.from_config(loaded.pricing, requests.Session, time.time)
+    pricing = PricingCollector(book, loaded.pricing)
+    schedules = {pricing.name: (pricing.interval, pricing.stale_after)}
+    schedules.update(
+        {e.factory.name: (e.config.interval, e.config.stale_after_seconds) for e in loaded.collectors}
+    )
+    store = SnapshotStore(schedules)
+    context = CollectorContext(
+        requests.Session, time.time, logger, environ, prices=book, discovered=lambda: discovered(store)
+    )
+    return [pricing, *build_collectors(loaded.collectors, context)], store, context
+
+
+def discovered(store: SnapshotStore) -> tuple[Endpoint, ...]:
+    """Endpoints in the data currently served, for the probes: gone services stop being probed."""
+    found: list[Endpoint] = []
+    for view in store.view(time.time()):
+        serving = view.serving
+        if serving is not None and serving.build is not None:
+            found.extend(serving.build.endpoints)
+    return tuple(found)
 
 
 def _demo_options(args: argparse.Namespace) -> DemoOptions:

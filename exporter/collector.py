@@ -8,7 +8,7 @@ runner does that, in one place.
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import requests
 from prometheus_client.core import Metric
@@ -16,6 +16,10 @@ from pydantic import BaseModel, ConfigDict
 
 from exporter.durations import Duration
 from exporter.metrics import MetricTable
+
+if TYPE_CHECKING:
+    # Only for the annotation: the price book's config builds on this module.
+    from collectors.pricing import PriceBook
 
 Clock = Callable[[], float]
 
@@ -73,14 +77,21 @@ class Build:
     upstream: Mapping[str, str] | None = None  # e.g. {"version": "0.14.1", "api_version": "62"}
 
 
+def _nothing_discovered() -> tuple[Endpoint, ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class CollectorContext:
-    """What the exporter hands a collector: its HTTP session, clock, logger and environment."""
+    """What the exporter hands a collector: its HTTP session, clock, logger and environment,
+    the shared price book, and the endpoints other collectors have discovered (for probes)."""
 
     session_factory: Callable[[], requests.Session]
     clock: Clock
     logger: logging.Logger
     environ: Mapping[str, str]
+    prices: "PriceBook | None" = None
+    discovered: Callable[[], tuple[Endpoint, ...]] = _nothing_discovered
 
 
 @runtime_checkable

@@ -8,20 +8,24 @@ from typing import Any
 import pydantic
 import yaml
 
+# The price book's config is the one section the framework itself reads: every collector prices
+# through the same book.
+from collectors.pricing.config import PricingConfig
 from exporter.collector import CollectorConfig, CollectorFactory, StrictModel
+from exporter.config_errors import ConfigError, format_validation_error
 from exporter.registry import describe
 
+__all__ = ["ConfigError", "EnabledCollector", "LoadedConfig", "load_config", "read_config", "validate_config"]
 
-class ConfigError(Exception):
-    """A config that cannot run; ``problems`` are ``key.path: reason`` lines."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+Sections = dict[str, dict[str, Any] | None]
 
 
 class ExporterConfig(StrictModel):
-    collectors: dict[str, dict[str, Any] | None] = pydantic.Field(default_factory=dict)
+    """The file's top level; each section is validated by its own model, for key paths in errors."""
+
+    collectors: Sections = pydantic.Field(default_factory=dict)
+    pricing: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -30,29 +34,49 @@ class EnabledCollector:
     config: CollectorConfig
 
 
-Sections = dict[str, dict[str, Any] | None]
+@dataclass(frozen=True)
+class LoadedConfig:
+    collectors: list[EnabledCollector]
+    pricing: PricingConfig
 
 
 def load_config(
     path: Path | None, factories: Mapping[str, CollectorFactory], environ: Mapping[str, str]
-) -> list[EnabledCollector]:
-    """The collectors to run. Without a file, each collector's environment default decides."""
-    return validate_sections(read_sections(path, factories, environ), factories)
+) -> LoadedConfig:
+    """What to run. Without a file, each collector's environment default decides."""
+    return validate_config(read_config(path, factories, environ), factories)
 
 
-def read_sections(
+def read_config(
     path: Path | None, factories: Mapping[str, CollectorFactory], environ: Mapping[str, str]
-) -> Sections:
-    """The raw ``collectors`` sections, from the file or from the environment defaults."""
+) -> ExporterConfig:
+    """The raw sections, from the file or, without one, from the environment defaults."""
     if path is None:
-        return _default_sections(factories, environ)
-    return _sections_from_file(path)
+        return ExporterConfig(collectors=_default_sections(factories, environ))
+    return _config_from_file(path)
 
 
-def validate_sections(
-    sections: Sections, factories: Mapping[str, CollectorFactory]
-) -> list[EnabledCollector]:
+def validate_config(raw: ExporterConfig, factories: Mapping[str, CollectorFactory]) -> LoadedConfig:
+    """Every section checked; all problems reported at once."""
     problems: list[str] = []
+    collectors = _validate_collectors(raw.collectors, factories, problems)
+    pricing = _validate_pricing(raw.pricing or {}, problems)
+    if problems or pricing is None:
+        raise ConfigError(problems)
+    return LoadedConfig(collectors, pricing)
+
+
+def _validate_pricing(section: dict[str, Any], problems: list[str]) -> PricingConfig | None:
+    try:
+        return PricingConfig.model_validate(section)
+    except pydantic.ValidationError as exc:
+        problems.extend(format_validation_error(exc, prefix="pricing"))
+        return None
+
+
+def _validate_collectors(
+    sections: Sections, factories: Mapping[str, CollectorFactory], problems: list[str]
+) -> list[EnabledCollector]:
     enabled = []
     for name, section in sections.items():
         if name not in factories:
@@ -61,8 +85,6 @@ def validate_sections(
         config = _validate_section(name, factories[name], section or {}, problems)
         if config is not None and config.enabled:
             enabled.append(EnabledCollector(factories[name], config))
-    if problems:
-        raise ConfigError(problems)
     return enabled
 
 
@@ -75,7 +97,7 @@ def _default_sections(factories: Mapping[str, CollectorFactory], environ: Mappin
     return sections
 
 
-def _sections_from_file(path: Path) -> Sections:
+def _config_from_file(path: Path) -> ExporterConfig:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -87,7 +109,7 @@ def _sections_from_file(path: Path) -> Sections:
     if not isinstance(document, dict):
         raise ConfigError([f"{path}: the top level must be a mapping, got {type(document).__name__}"])
     try:
-        return ExporterConfig.model_validate(document).collectors
+        return ExporterConfig.model_validate(document)
     except pydantic.ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from None
 
@@ -100,17 +122,6 @@ def _validate_section(
     except pydantic.ValidationError as exc:
         problems.extend(format_validation_error(exc, prefix=f"collectors.{name}"))
         return None
-
-
-def format_validation_error(exc: pydantic.ValidationError, prefix: str = "") -> list[str]:
-    lines = []
-    for error in exc.errors(include_url=False, include_input=False):
-        path = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "")
-        reason = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            reason = "unknown key"
-        lines.append(f"{path or '(top level)'}: {reason}")
-    return lines
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:

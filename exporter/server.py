@@ -10,6 +10,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 # waitress spills any response over outbuf_overflow (1 MiB by default) to a temporary file; a
 # 10k-replica exposition is several MiB, so keep it in memory instead.
 _OUTBUF_OVERFLOW_BYTES = 256 * 1024 * 1024
+WAITRESS_DEFAULT_OUTBUF_OVERFLOW = 1024 * 1024
 _THREADS = 8
 
 
@@ -26,14 +27,16 @@ def parse_listen_address(address: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-def make_server(app: Flask, address: str) -> BaseWSGIServer | MultiSocketServer:
+def make_server(
+    app: Flask, address: str, outbuf_overflow: int = _OUTBUF_OVERFLOW_BYTES
+) -> BaseWSGIServer | MultiSocketServer:
     host, port = parse_listen_address(address)
     server: BaseWSGIServer | MultiSocketServer = create_server(
         app,
         host=host,
         port=port,
         threads=_THREADS,
-        outbuf_overflow=_OUTBUF_OVERFLOW_BYTES,
+        outbuf_overflow=outbuf_overflow,
         ident="skyserve-exporter",
         clear_untrusted_proxy_headers=True,
     )

@@ -81,7 +81,7 @@ class PriceBook:
         session_factory: Callable[[], requests.Session] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> "PriceBook":
-        """Load catalogs and rates. Raises exporter.config.ConfigError for an unreadable skypilot_config."""
+        """Load catalogs and rates; ConfigError (exporter.config_errors) for an unreadable skypilot_config."""
         catalog_dir = config.catalog_path
         clouds = config.clouds if config.clouds is not None else discover_clouds(catalog_dir)
         loaded = load_catalogs(catalog_dir, (cloud for cloud in clouds if cloud not in CATALOGLESS_CLOUDS))

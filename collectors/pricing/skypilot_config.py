@@ -14,7 +14,7 @@ import pydantic
 import yaml
 
 from collectors.pricing.config import KubernetesPricing, PricingRates
-from exporter.config import ConfigError, format_validation_error
+from exporter.config_errors import ConfigError, format_validation_error
 
 _KEY = "pricing.skypilot_config"
 

@@ -75,7 +75,7 @@ def test_hanging_upstream_does_not_hold_up_scrapes(exporter_on: Exporter, simula
     simulator.set_fault(Fault.HANGING)
     wait_for(
         lambda: (
-            select(exporter_on.samples(), "skyserve_exporter_collector_up")
+            select(exporter_on.samples(), "skyserve_exporter_collector_up", collector="skyserve")
             == {(("collector", "skyserve"),): 0}
         ),
         15,
@@ -99,7 +99,9 @@ def test_upstream_down_at_start_serves_collector_up_zero(tmp_path: Path) -> None
     try:
         exporter.wait_ready()
         samples = exporter.samples()
-        assert select(samples, "skyserve_exporter_collector_up") == {(("collector", "skyserve"),): 0}
+        assert select(samples, "skyserve_exporter_collector_up", collector="skyserve") == {
+            (("collector", "skyserve"),): 0
+        }
         unavailable = select(samples, "skyserve_exporter_collector_errors_total", reason="unavailable")
         assert sum(unavailable.values()) >= 1
     finally:
@@ -111,7 +113,9 @@ def test_demo_runs_the_same_code_path(tmp_path: Path) -> None:
     try:
         exporter.wait_ready()
         samples = exporter.samples()
-        assert select(samples, "skyserve_exporter_collector_up") == {(("collector", "skyserve"),): 1}
+        assert select(samples, "skyserve_exporter_collector_up", collector="skyserve") == {
+            (("collector", "skyserve"),): 1
+        }
         assert len(select(samples, "skyserve_service_info")) == 2
         page = requests.get(exporter.url, timeout=5)
         assert page.status_code == 200 and "skyserve" in page.text

@@ -6,7 +6,8 @@ import pytest
 from framework_fakes import FakeCollector
 
 from exporter.collector import CollectorConfig
-from exporter.config import ConfigError, load_config
+from exporter.config import load_config
+from exporter.config_errors import ConfigError
 
 
 class StrictFakeConfig(CollectorConfig):
@@ -40,7 +41,7 @@ def problems_of(tmp_path: Path, text: str) -> list[str]:
 
 def test_valid_config_enables_sections_with_parsed_durations(tmp_path: Path) -> None:
     path = write(tmp_path, "collectors:\n  fake: {interval: 1m, timeout: 500ms}\n  strict: {endpoint: x}\n")
-    enabled = load_config(path, FACTORIES, {})
+    enabled = load_config(path, FACTORIES, {}).collectors
     assert [e.factory.name for e in enabled] == ["fake", "strict"]
     assert enabled[0].config.interval == 60.0
     assert enabled[0].config.timeout == 0.5
@@ -49,7 +50,7 @@ def test_valid_config_enables_sections_with_parsed_durations(tmp_path: Path) -> 
 
 def test_empty_section_uses_defaults_and_enabled_false_disables(tmp_path: Path) -> None:
     path = write(tmp_path, "collectors:\n  fake:\n  strict: {endpoint: x, enabled: false}\n")
-    enabled = load_config(path, FACTORIES, {})
+    enabled = load_config(path, FACTORIES, {}).collectors
     assert [e.factory.name for e in enabled] == ["fake"]
     assert enabled[0].config.interval == 30.0
 
@@ -67,6 +68,8 @@ def test_empty_section_uses_defaults_and_enabled_false_disables(tmp_path: Path) 
         ("collectors:\n  strict: {}\n", "collectors.strict.endpoint: Field required"),
         ("collectors:\n  nosuch: {}\n", "collectors.nosuch: unknown collector (installed: fake, strict)"),
         ("pricingg: {}\n", "pricingg: unknown key"),
+        ("pricing: {refresh: sometimes}\n", "pricing.refresh"),
+        ("pricing: {overrides: [{cloud: aws}]}\n", "pricing.overrides.0"),
         ("collectors: [1, 2]\n", "collectors: Input should be a valid dictionary"),
     ],
 )
@@ -99,10 +102,10 @@ def test_config_values_are_not_echoed_in_errors(tmp_path: Path) -> None:
 
 
 def test_without_a_file_the_environment_decides(tmp_path: Path) -> None:
-    assert load_config(None, FACTORIES, {}) == []
-    enabled = load_config(None, FACTORIES, {"FAKE_ON": "1"})
+    assert load_config(None, FACTORIES, {}).collectors == []
+    enabled = load_config(None, FACTORIES, {"FAKE_ON": "1"}).collectors
     assert [e.factory.name for e in enabled] == ["fake"]
-    enabled = load_config(None, FACTORIES, {"STRICT_ENDPOINT": "http://h"})
+    enabled = load_config(None, FACTORIES, {"STRICT_ENDPOINT": "http://h"}).collectors
     assert [(e.factory.name, getattr(e.config, "endpoint", None)) for e in enabled] == [
         ("strict", "http://h")
     ]

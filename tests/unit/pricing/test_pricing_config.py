@@ -8,7 +8,7 @@ import yaml
 
 from collectors.pricing import PricingConfig
 from collectors.pricing.config import DEFAULT_REFRESH_FALLBACK_URL, DEFAULT_REFRESH_URL
-from exporter.config import format_validation_error
+from exporter.config_errors import format_validation_error
 
 DESIGN = Path(__file__).resolve().parents[4] / "shared" / "DESIGN.md"
 

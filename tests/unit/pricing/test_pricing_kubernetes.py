@@ -7,7 +7,7 @@ from pricing_fixtures import SKYPILOT_CONFIG, fixture_book, pod
 
 from collectors.pricing import KubernetesPricing, PriceQuery, PricingRates
 from collectors.pricing.skypilot_config import read_skypilot_pricing
-from exporter.config import ConfigError
+from exporter.config_errors import ConfigError
 
 RATES = KubernetesPricing(
     cpu=0.05,
