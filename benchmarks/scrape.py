@@ -67,18 +67,18 @@ def wait_until(check: Callable[[], bool], timeout: float) -> None:
     raise TimeoutError("server did not come up")
 
 
-def measure(url: str, scrapes: int, concurrency: int) -> Latency:
+def measure(url: str, scrapes: int, concurrency: int, headers: dict[str, str] = HEADERS) -> Latency:
     session = requests.Session()
-    session.get(url, headers=HEADERS, timeout=60)  # warm-up
+    session.get(url, headers=headers, timeout=60)  # warm-up
     times = []
     size = 0
     for _ in range(scrapes):
         started = time.perf_counter()
-        response = session.get(url, headers=HEADERS, timeout=60, stream=True)
+        response = session.get(url, headers=headers, timeout=60, stream=True)
         size = len(response.raw.read(decode_content=False))  # what crosses the wire, still gzipped
         times.append(time.perf_counter() - started)
     times.sort()
-    throughput = _throughput(url, scrapes, concurrency)
+    throughput = _throughput(url, scrapes, concurrency, headers)
     return Latency(
         p50_ms=statistics.median(times) * 1000,
         p99_ms=times[min(len(times) - 1, int(len(times) * 0.99))] * 1000,
@@ -87,11 +87,11 @@ def measure(url: str, scrapes: int, concurrency: int) -> Latency:
     )
 
 
-def _throughput(url: str, scrapes: int, concurrency: int) -> float:
+def _throughput(url: str, scrapes: int, concurrency: int, headers: dict[str, str]) -> float:
     def one(_: int) -> None:
         with requests.Session() as session:
             for _ in range(max(1, scrapes // concurrency)):
-                session.get(url, headers=HEADERS, timeout=60).raise_for_status()
+                session.get(url, headers=headers, timeout=60).raise_for_status()
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
@@ -177,23 +177,35 @@ def bench_size(replicas: int, scrapes: int, concurrency: int) -> dict[str, objec
                 results["exporter"] = measure(f"{url}/metrics", scrapes, concurrency)
                 time.sleep(11)  # a few more collections before reading memory
                 results["rss_mib"] = rss_mib(exporter.pid)
-                body = requests.get(f"{url}/metrics", timeout=60).content
+                body = requests.get(
+                    f"{url}/metrics", headers={"Accept": PROMETHEUS_ACCEPT}, timeout=60
+                ).content
             finally:
                 stop(exporter)
             body_file = Path(tmp) / "body.txt"
             body_file.write_bytes(body)
             results["static"] = _bench_child(["static", "--body", str(body_file)], scrapes, concurrency)
+            # Uncompressed text (what curl gets), through waitress with our buffer and with its default.
+            plain = {"Accept": "text/plain", "Accept-Encoding": "identity"}
+            few = max(5, scrapes // 5)
+            static = ["static", "--body", str(body_file)]
+            results["plain_ours"] = _bench_child(static, few, concurrency, plain)
+            results["plain_spill"] = _bench_child(
+                [*static, "--waitress-default-outbuf"], few, concurrency, plain
+            )
             naive_scrapes = max(5, scrapes // 20)
             results["naive"] = _bench_child(["naive", "--endpoint", sim.url], naive_scrapes, concurrency)
     return results
 
 
-def _bench_child(args: list[str], scrapes: int, concurrency: int) -> Latency:
+def _bench_child(
+    args: list[str], scrapes: int, concurrency: int, headers: dict[str, str] = HEADERS
+) -> Latency:
     port = free_port()
     argv = [sys.executable, str(HERE / "servers.py"), args[0], "--port", str(port), *args[1:]]
     proc = start(argv, f"http://127.0.0.1:{port}/metrics")
     try:
-        return measure(f"http://127.0.0.1:{port}/metrics", scrapes, concurrency)
+        return measure(f"http://127.0.0.1:{port}/metrics", scrapes, concurrency, headers)
     finally:
         stop(proc)
 
@@ -204,7 +216,7 @@ def report(results: list[dict[str, object]]) -> str:
         "|---:|---|---:|---:|---:|---:|",
     ]
     for r in results:
-        for kind in ("exporter", "static", "naive"):
+        for kind in ("exporter", "static", "naive", "plain_ours", "plain_spill"):
             lat = r[kind]
             assert isinstance(lat, Latency)
             cells = (r["replicas"], kind, f"{lat.p50_ms:.1f}", f"{lat.p99_ms:.1f}", f"{lat.per_second:.1f}")

@@ -19,7 +19,7 @@ from collectors.skyserve.config import SkyServeConfig
 from exporter.collector import CollectorContext
 from exporter.logs import setup_logging
 from exporter.render import accepts_gzip, compress
-from exporter.server import make_server, serve_until_signalled
+from exporter.server import WAITRESS_DEFAULT_OUTBUF_OVERFLOW, make_server, serve_until_signalled
 
 
 class _Families:
@@ -72,9 +72,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--body", type=Path, help="static: the bytes to serve")
     parser.add_argument("--endpoint", help="naive: the simulated SkyPilot API server")
+    parser.add_argument("--waitress-default-outbuf", action="store_true", help="spill over 1 MiB to a file")
     args = parser.parse_args()
     app = static_app(args.body.read_bytes()) if args.kind == "static" else naive_app(args.endpoint)
-    server = make_server(app, f"127.0.0.1:{args.port}")
+    overflow = WAITRESS_DEFAULT_OUTBUF_OVERFLOW if args.waitress_default_outbuf else None
+    address = f"127.0.0.1:{args.port}"
+    server = make_server(app, address, overflow) if overflow else make_server(app, address)
     print("ready", flush=True)
     serve_until_signalled(server, setup_logging("warning", "logfmt"))
     sys.exit(0)
