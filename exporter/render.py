@@ -7,6 +7,7 @@ concatenate into one valid stream, so a scrape never compresses the fleet.
 import gzip
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from enum import Enum
 
 from prometheus_client.core import Metric
@@ -45,6 +46,30 @@ Encoding = tuple[Format, bool]  # (format, gzipped)
 PROMETHEUS_DEFAULT: Encoding = (Format.OPENMETRICS, True)
 
 
+@dataclass(frozen=True)
+class EncodedFamily:
+    """One family of one snapshot: its HELP/TYPE header and its sample lines, apart.
+
+    Kept apart so that a family several collectors emit (``skyserve_replica_info`` from SkyServe,
+    Kubernetes and bare metal) is joined under one header at scrape time: both formats forbid a
+    family appearing twice. ``mergeable`` is False for the rare family that could not be split.
+    """
+
+    name: str
+    header: bytes
+    body: bytes
+    mergeable: bool = True
+
+    def gzipped(self) -> "EncodedFamily":
+        return EncodedFamily(
+            self.name, _gzip_or_empty(self.header), _gzip_or_empty(self.body), self.mergeable
+        )
+
+
+def _gzip_or_empty(data: bytes) -> bytes:
+    return compress(data) if data else b""
+
+
 class LineCache:
     """Encoded sample lines of the previous collection, reused for the very same ``Sample`` objects.
 
@@ -59,13 +84,13 @@ class LineCache:
         self._lock = threading.Lock()
         self._previous: dict[Format, dict[int, tuple[Sample, bytes]]] = {}
 
-    def encode(self, fmt: Format, families: Sequence[Metric]) -> bytes:
+    def encode(self, fmt: Format, families: Sequence[Metric]) -> list[EncodedFamily]:
         with self._lock:
             previous = self._previous.get(fmt, {})
             current: dict[int, tuple[Sample, bytes]] = {}
-            body = b"".join(self._encode_family(fmt, family, previous, current) for family in families)
+            encoded = [self._encode_family(fmt, family, previous, current) for family in families]
             self._previous[fmt] = current
-        return body
+        return encoded
 
     def _encode_family(
         self,
@@ -73,9 +98,9 @@ class LineCache:
         family: Metric,
         previous: dict[int, tuple[Sample, bytes]],
         current: dict[int, tuple[Sample, bytes]],
-    ) -> bytes:
+    ) -> EncodedFamily:
         if not _one_line_per_sample(family):
-            return _encode(fmt, [family])
+            return EncodedFamily(family.name, b"", _encode(fmt, [family]), mergeable=False)
         header = _encode(fmt, [_like(family, [])])
         lines: list[bytes] = []
         missed_at: list[int] = []
@@ -93,11 +118,11 @@ class LineCache:
         if missed:
             fresh = _encode(fmt, [_like(family, missed)]).removeprefix(header).splitlines(keepends=True)
             if len(fresh) != len(missed):
-                return _encode(fmt, [family])
+                return EncodedFamily(family.name, b"", _encode(fmt, [family]), mergeable=False)
             for index, sample, line in zip(missed_at, missed, fresh, strict=True):
                 lines[index] = line
                 current[id(sample)] = (sample, line)
-        return header + b"".join(lines)
+        return EncodedFamily(family.name, header, b"".join(lines))
 
 
 def _one_line_per_sample(family: Metric) -> bool:
@@ -123,7 +148,7 @@ def _encode(fmt: Format, families: list[Metric]) -> bytes:
 
 
 class Rendered:
-    """One snapshot's families as exposition bytes, per encoding, each made at most once.
+    """One snapshot's families encoded, per encoding, each encoding made at most once.
 
     The runner renders the encodings scrapers have been asking for while it collects, so a scrape
     normally finds its bytes ready; an encoding nobody asked for recently is made on first request.
@@ -134,26 +159,29 @@ class Rendered:
         self._families = list(families)
         self._lines = lines if lines is not None else LineCache()
         self._lock = threading.Lock()
-        self._bodies: dict[Encoding, bytes] = {}
+        self._encoded: dict[Encoding, list[EncodedFamily]] = {}
+
+    def families(self, fmt: Format, gzipped: bool) -> list[EncodedFamily]:
+        with self._lock:
+            return self._families_locked(fmt, gzipped)
 
     def body(self, fmt: Format, gzipped: bool) -> bytes:
-        with self._lock:
-            return self._body_locked(fmt, gzipped)
+        """This snapshot alone as one exposition body (without the OpenMetrics trailer)."""
+        return b"".join(part for f in self.families(fmt, gzipped) for part in (f.header, f.body))
 
     def warm(self, encodings: Iterable[Encoding]) -> None:
         for fmt, gzipped in encodings:
-            self.body(fmt, gzipped)
+            self.families(fmt, gzipped)
 
-    def _body_locked(self, fmt: Format, gzipped: bool) -> bytes:
-        body = self._bodies.get((fmt, gzipped))
-        if body is None:
-            body = (
-                compress(self._body_locked(fmt, False))
-                if gzipped
-                else self._lines.encode(fmt, self._families)
-            )
-            self._bodies[(fmt, gzipped)] = body
-        return body
+    def _families_locked(self, fmt: Format, gzipped: bool) -> list[EncodedFamily]:
+        encoded = self._encoded.get((fmt, gzipped))
+        if encoded is None:
+            if gzipped:
+                encoded = [family.gzipped() for family in self._families_locked(fmt, False)]
+            else:
+                encoded = self._lines.encode(fmt, self._families)
+            self._encoded[(fmt, gzipped)] = encoded
+        return encoded
 
 
 class EncodingDemand:

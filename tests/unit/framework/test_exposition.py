@@ -90,3 +90,26 @@ def test_negotiation() -> None:
     assert accepts_gzip("gzip, deflate")
     assert not accepts_gzip("identity")
     assert not accepts_gzip("gzip;q=0")
+
+
+class Second(FakeCollector):
+    """Another source emitting the same families, as Kubernetes and bare metal do."""
+
+    name = "second"
+
+
+def test_a_family_from_several_collectors_appears_once_with_all_samples() -> None:
+    clock = FakeClock()
+    store = SnapshotStore({"fake": (10, 30), "second": (10, 30)})
+    store.put(run_once(FakeCollector([{"llama": 3}]), clock, LOG))
+    store.put(run_once(Second([{"mistral": 2}]), clock, LOG))
+    views = store.view(clock.now)
+    for fmt in Format:
+        body = b"".join(scrape_body(views, fmt, gzipped=False)).decode()
+        assert body.count("# TYPE skyserve_fake_replicas gauge") == 1
+        parsed = parse_openmetrics(body) if fmt is Format.OPENMETRICS else parse_text(body)  # type: ignore[no-untyped-call]
+        got = samples(list(parsed))
+        assert got[("skyserve_fake_replicas", (("service_name", "llama"),))] == 3
+        assert got[("skyserve_fake_replicas", (("service_name", "mistral"),))] == 2
+        zipped = b"".join(scrape_body(views, fmt, gzipped=True))
+        assert gzip.decompress(zipped).decode() == body

@@ -21,3 +21,12 @@ def test_docs_list_exactly_the_families_the_code_declares() -> None:
 
 def test_every_builtin_collector_is_documented() -> None:
     assert {"exporter", "skyserve"} <= set(all_tables())
+
+
+def test_a_family_shared_by_collectors_has_one_type_and_label_set() -> None:
+    # Families with one name are joined under one header at scrape time: they must agree.
+    shapes: dict[str, set[tuple[str, tuple[str, ...]]]] = {}
+    for table in all_tables().values():
+        for spec in table:
+            shapes.setdefault(spec.name, set()).add((spec.type, spec.labels))
+    assert {name: found for name, found in shapes.items() if len(found) > 1} == {}

@@ -28,7 +28,12 @@ def test_cached_encoding_is_byte_identical_to_prometheus_client() -> None:
     for fmt in Format:
         for ready in ({"a": 2, "b": 1}, {"a": 2, "b": 3}, {"b": 3, "c": 1}, {"b": 3, "c": 1}):
             families = fleet(ready, reuse)
-            assert cache.encode(fmt, families) == _encode(fmt, families)
+            encoded = cache.encode(fmt, families)
+            assert b"".join(f.header + f.body for f in encoded) == _encode(fmt, families)
+            for family, original in zip(encoded, families, strict=True):
+                assert family.header == _encode(
+                    fmt, [Metric(original.name, original.documentation, original.type)]
+                )
 
 
 def test_unchanged_samples_are_the_same_objects_and_keep_their_lines() -> None:
@@ -43,5 +48,6 @@ def test_unchanged_samples_are_the_same_objects_and_keep_their_lines() -> None:
     kept = id(second[0].samples[0])
     assert cache._previous[Format.TEXT][kept][1] is lines_before[kept][1]
     fleet({"b": 5}, reuse)
-    assert cache.encode(Format.TEXT, fleet({"b": 5}, reuse)).count(b'service_name="a"') == 0
+    encoded = cache.encode(Format.TEXT, fleet({"b": 5}, reuse))
+    assert b"".join(f.body for f in encoded).count(b'service_name="a"') == 0
     assert len(cache._previous[Format.TEXT]) == len(reuse._previous)  # gone samples are dropped
