@@ -16,10 +16,13 @@ The full list is ``metrics.SKYSERVE_METRICS``.
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from collectors.pricing import PriceBook
+from collectors.pricing.replica_costs import ReplicaCosts
 from collectors.skyserve import families
 from collectors.skyserve.client import FetchResult, SkyServeClient
 from collectors.skyserve.config import ENDPOINT_ENV, SkyServeConfig
 from collectors.skyserve.connection import resolve_connection
+from collectors.skyserve.costs import priced_replicas
 from collectors.skyserve.metrics import SKYSERVE_METRICS, SOURCE
 from collectors.skyserve.records import ReplicaRecord, ServiceRecord, parse_fleet
 from collectors.skyserve.transitions import TransitionTracker
@@ -39,15 +42,20 @@ class SkyServeCollector:
     def __init__(
         self,
         client: SkyServeClient,
+        *,
         interval: float,
         timeout: float,
         tracker: TransitionTracker | None = None,
+        prices: PriceBook | None = None,
+        stale_after: float | None = None,
     ) -> None:
         self.interval = interval
         self.timeout = timeout
         self._client = client
         self._tracker = tracker if tracker is not None else TransitionTracker()
         self._samples = SampleReuse()
+        self._prices = prices
+        self._costs = ReplicaCosts(stale_after if stale_after is not None else 3 * interval)
 
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> "SkyServeCollector":
@@ -55,7 +63,13 @@ class SkyServeCollector:
         settings = config if isinstance(config, SkyServeConfig) else SkyServeConfig.model_validate(config)
         connection = resolve_connection(settings, context.environ)
         client = SkyServeClient(context.session_factory(), connection, settings.timeout)
-        return cls(client, interval=settings.interval, timeout=settings.timeout)
+        return cls(
+            client,
+            interval=settings.interval,
+            timeout=settings.timeout,
+            prices=context.prices,
+            stale_after=settings.stale_after_seconds,
+        )
 
     @classmethod
     def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
@@ -75,6 +89,7 @@ class SkyServeCollector:
         for replica in replicas:
             families.add_replica(out, replica)
         families.add_transitions(out, self._tracker.samples())
+        self._costs.add(out, now, priced_replicas(replicas, self._prices))
         return Build(
             families=out.families(),
             records=fleet.services,

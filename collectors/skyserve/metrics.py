@@ -1,5 +1,6 @@
 """The SkyServe collector's metric families: the one table docs and tests check against."""
 
+from collectors.pricing.replica_costs import REPLICA_COST_SPECS
 from exporter.metrics import MetricSpec, MetricTable
 
 SOURCE = "skyserve"
@@ -124,5 +125,6 @@ SKYSERVE_METRICS = MetricTable(
             "exporter started.",
             _PLACEMENT,
         ),
+        *REPLICA_COST_SPECS,
     )
 )

@@ -117,6 +117,10 @@ def test_demo_runs_the_same_code_path(tmp_path: Path) -> None:
             (("collector", "skyserve"),): 1
         }
         assert len(select(samples, "skyserve_service_info")) == 2
+        # The demo ships a catalog for every instance type it simulates: all costs are priced.
+        assert select(samples, "skyserve_replica_hourly_cost_dollars")
+        assert not select(samples, "skyserve_unpriced_replicas")
+        assert select(samples, "skyserve_pricing_catalog_rows", cloud="aws")
         page = requests.get(exporter.url, timeout=5)
         assert page.status_code == 200 and "skyserve" in page.text
     finally:
