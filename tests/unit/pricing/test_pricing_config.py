@@ -1,16 +1,12 @@
-import re
 from pathlib import Path
 from typing import Any
 
 import pydantic
 import pytest
-import yaml
 
 from collectors.pricing import PricingConfig
 from collectors.pricing.config import DEFAULT_REFRESH_FALLBACK_URL, DEFAULT_REFRESH_URL
 from exporter.config_errors import format_validation_error
-
-DESIGN = Path(__file__).resolve().parents[4] / "shared" / "DESIGN.md"
 
 
 def _problems(section: dict[str, Any]) -> list[str]:
@@ -39,17 +35,6 @@ def test_refresh_is_off_or_a_duration() -> None:
     assert PricingConfig.model_validate({"refresh": "7h"}).refresh_interval == 7 * 3600
     assert PricingConfig.model_validate({"refresh": "off"}).refresh_interval is None
     assert _problems({"refresh": "sometimes"})[0].startswith("pricing.refresh")
-
-
-def test_the_design_example_is_valid() -> None:
-    if not DESIGN.exists():
-        pytest.skip(f"{DESIGN} is not here")
-    config_yaml = re.search(r"```yaml\n(collectors:.*?)```", DESIGN.read_text(), re.DOTALL)
-    assert config_yaml is not None
-    config = PricingConfig.model_validate(yaml.safe_load(config_yaml.group(1))["pricing"])
-    assert config.kubernetes is not None
-    assert config.kubernetes.accelerators == {"L4": 0.70}
-    assert config.overrides[0].hourly == 55.04
 
 
 def test_clouds_are_lower_case() -> None:
