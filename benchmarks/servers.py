@@ -12,22 +12,13 @@ from pathlib import Path
 
 import requests
 from flask import Flask, Response, request
-from prometheus_client.exposition import generate_latest
 
 from collectors.skyserve.collector import SkyServeCollector
 from collectors.skyserve.config import SkyServeConfig
 from exporter.collector import CollectorContext
 from exporter.logs import setup_logging
-from exporter.render import accepts_gzip, compress
+from exporter.render import Format, accepts_gzip, compress, encode_families
 from exporter.server import WAITRESS_DEFAULT_OUTBUF_OVERFLOW, make_server, serve_until_signalled
-
-
-class _Families:
-    def __init__(self, families: list) -> None:  # type: ignore[type-arg]
-        self.families = families
-
-    def collect(self) -> list:  # type: ignore[type-arg]
-        return self.families
 
 
 def static_app(body: bytes) -> Flask:
@@ -55,7 +46,7 @@ def naive_app(endpoint: str) -> Flask:
 
     @app.get("/metrics")
     def metrics() -> Response:
-        body = generate_latest(_Families(collector.build(raw, time.time()).families))
+        body = encode_families(Format.TEXT, collector.build(raw, time.time()).families)
         gz = accepts_gzip(request.headers.get("Accept-Encoding"))
         payload = compress(body) if gz else body
         response = Response([payload], content_type="text/plain; version=0.0.4")

@@ -2,27 +2,14 @@
 
 from collections.abc import Sequence
 
-from prometheus_client.exposition import generate_latest as generate_text
-
-from exporter.render import Format, compress, generate_openmetrics, trailer
+from exporter.render import Format, compress, encode_families, trailer
 from exporter.selfmetrics import self_families
 from exporter.snapshot import CollectorView
 
 
-class _Families:
-    def __init__(self, views: Sequence[CollectorView]) -> None:
-        self._views = views
-
-    def collect(self):  # type: ignore[no-untyped-def]
-        return self_families(self._views)
-
-
 def scrape_body(views: Sequence[CollectorView], fmt: Format, gzipped: bool) -> list[bytes]:
     """The response body as chunks; only the small self-metrics part is encoded here."""
-    if fmt is Format.OPENMETRICS:
-        head = generate_openmetrics(_Families(views)).removesuffix(trailer(fmt))
-    else:
-        head = generate_text(_Families(views))
+    head = encode_families(fmt, self_families(views))
     tail = trailer(fmt)
     if gzipped:
         head, tail = compress(head), compress(tail) if tail else b""

@@ -100,8 +100,8 @@ class LineCache:
         current: dict[int, tuple[Sample, bytes]],
     ) -> EncodedFamily:
         if not _one_line_per_sample(family):
-            return EncodedFamily(family.name, b"", _encode(fmt, [family]), mergeable=False)
-        header = _encode(fmt, [_like(family, [])])
+            return EncodedFamily(family.name, b"", encode_families(fmt, [family]), mergeable=False)
+        header = encode_families(fmt, [_like(family, [])])
         lines: list[bytes] = []
         missed_at: list[int] = []
         missed: list[Sample] = []
@@ -116,9 +116,11 @@ class LineCache:
                 missed.append(sample)
                 lines.append(b"")
         if missed:
-            fresh = _encode(fmt, [_like(family, missed)]).removeprefix(header).splitlines(keepends=True)
+            fresh = (
+                encode_families(fmt, [_like(family, missed)]).removeprefix(header).splitlines(keepends=True)
+            )
             if len(fresh) != len(missed):
-                return EncodedFamily(family.name, b"", _encode(fmt, [family]), mergeable=False)
+                return EncodedFamily(family.name, b"", encode_families(fmt, [family]), mergeable=False)
             for index, sample, line in zip(missed_at, missed, fresh, strict=True):
                 lines[index] = line
                 current[id(sample)] = (sample, line)
@@ -140,7 +142,8 @@ def _like(family: Metric, samples: list[Sample]) -> Metric:
     return copy
 
 
-def _encode(fmt: Format, families: list[Metric]) -> bytes:
+def encode_families(fmt: Format, families: Sequence[Metric]) -> bytes:
+    """Families encoded by prometheus_client (OpenMetrics without its ``# EOF`` trailer)."""
     source = _Families(families)
     if fmt is Format.OPENMETRICS:
         return generate_openmetrics(source).removesuffix(_OPENMETRICS_EOF)

@@ -1,7 +1,7 @@
 from prometheus_client.core import Metric
 
 from exporter.metrics import FamilyBuilder, MetricSpec, MetricTable, SampleReuse
-from exporter.render import Format, LineCache, _encode
+from exporter.render import Format, LineCache, encode_families
 
 TABLE = MetricTable(
     (
@@ -29,9 +29,9 @@ def test_cached_encoding_is_byte_identical_to_prometheus_client() -> None:
         for ready in ({"a": 2, "b": 1}, {"a": 2, "b": 3}, {"b": 3, "c": 1}, {"b": 3, "c": 1}):
             families = fleet(ready, reuse)
             encoded = cache.encode(fmt, families)
-            assert b"".join(f.header + f.body for f in encoded) == _encode(fmt, families)
+            assert b"".join(f.header + f.body for f in encoded) == encode_families(fmt, families)
             for family, original in zip(encoded, families, strict=True):
-                assert family.header == _encode(
+                assert family.header == encode_families(
                     fmt, [Metric(original.name, original.documentation, original.type)]
                 )
 
