@@ -25,14 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+import yaml
 
+from collectors.pricing import PriceBook, PricingConfig
 from collectors.skyserve.collector import SkyServeCollector
 from collectors.skyserve.config import SkyServeConfig
 from exporter.collector import CollectorContext
+from exporter.demo import DEMO_KUBERNETES_PRICING, demo_catalog_dir
 from exporter.render import PROMETHEUS_DEFAULT, LineCache, render
 from exporter.simulator import Simulator
 
 HERE = Path(__file__).resolve().parent
+# The demo's price list, so every replica is priced as in a configured production exporter.
+DEMO_PRICING = {"catalog_dir": str(demo_catalog_dir()), "kubernetes": DEMO_KUBERNETES_PRICING}
 EXPORTER = Path(sys.executable).with_name("skyserve-exporter")
 PROMETHEUS_ACCEPT = (
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
@@ -123,7 +128,8 @@ def collection_cycle(sim: Simulator, rounds: int, churn_seconds: float) -> dict[
     The first round renders cold; later ones reuse the lines of unchanged samples, as
     the running exporter does.
     """
-    context = CollectorContext(requests.Session, time.time, logging.getLogger("bench"), {})
+    book = PriceBook.from_config(PricingConfig.model_validate(DEMO_PRICING))
+    context = CollectorContext(requests.Session, time.time, logging.getLogger("bench"), {}, prices=book)
     collector = SkyServeCollector.from_config(SkyServeConfig(endpoint=sim.url, timeout=60), context)
     lines = LineCache()
     fetch, build, encode = [], [], []
@@ -156,9 +162,8 @@ def bench_size(replicas: int, scrapes: int, concurrency: int) -> dict[str, objec
         results["cycle"] = collection_cycle(sim, rounds=6, churn_seconds=30)
         with tempfile.TemporaryDirectory() as tmp:
             config = Path(tmp) / "config.yml"
-            config.write_text(
-                f"collectors:\n  skyserve:\n    endpoint: {sim.url}\n    interval: 5s\n    timeout: 60s\n"
-            )
+            skyserve = {"endpoint": sim.url, "interval": "5s", "timeout": "60s"}
+            config.write_text(yaml.safe_dump({"collectors": {"skyserve": skyserve}, "pricing": DEMO_PRICING}))
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             exporter = start(

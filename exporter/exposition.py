@@ -1,10 +1,38 @@
 """The scrape path: fresh self-metrics joined with the snapshots' pre-rendered bytes."""
 
+import threading
 from collections.abc import Sequence
 
-from exporter.render import Format, compress, encode_families, trailer
+from exporter.render import Encoding, Format, compress, encode_families, trailer
 from exporter.selfmetrics import self_families
-from exporter.snapshot import CollectorView
+from exporter.snapshot import CollectorView, SnapshotStore
+
+
+class ScrapeCache:
+    """The last response body per encoding, reused while nothing it shows has changed.
+
+    Between two collections every scrape would encode the same self-metrics and join the same
+    chunks; what a scrape shows changes only when a run is stored or data turns stale, so the
+    key is the store's version and the freshness of each collector's data.
+    """
+
+    def __init__(self, store: SnapshotStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._last: dict[Encoding, tuple[tuple[object, ...], list[bytes]]] = {}
+
+    def body(self, now: float, fmt: Format, gzipped: bool) -> list[bytes]:
+        version = self._store.version
+        views = self._store.view(now)
+        key = (version, *(view.fresh for view in views))
+        with self._lock:
+            cached = self._last.get((fmt, gzipped))
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        chunks = scrape_body(views, fmt, gzipped)
+        with self._lock:
+            self._last[(fmt, gzipped)] = (key, chunks)
+        return chunks
 
 
 def scrape_body(views: Sequence[CollectorView], fmt: Format, gzipped: bool) -> list[bytes]:

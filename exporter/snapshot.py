@@ -68,14 +68,21 @@ class SnapshotStore:
         self._last_good: dict[str, Snapshot] = {}
         self._errors: dict[str, Counter[ErrorKind]] = {name: Counter() for name in schedules}
         self._skipped: dict[str, Counter[str]] = {name: Counter() for name in schedules}
+        self._version = 0
 
     @property
     def names(self) -> list[str]:
         return list(self._schedules)
 
+    @property
+    def version(self) -> int:
+        """Changes whenever a run is stored: what a scrape shows can only change with it or with time."""
+        return self._version
+
     def put(self, snapshot: Snapshot) -> None:
         name = snapshot.collector
         with self._lock:
+            self._version += 1
             self._last_run[name] = snapshot
             if snapshot.ok:
                 self._last_good[name] = snapshot

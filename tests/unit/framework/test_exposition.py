@@ -6,7 +6,7 @@ from framework_fakes import FakeClock, FakeCollector
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from exporter.exposition import scrape_body
+from exporter.exposition import ScrapeCache, scrape_body
 from exporter.render import Format, accepts_gzip, negotiate
 from exporter.runner import run_once
 from exporter.snapshot import SnapshotStore
@@ -113,3 +113,18 @@ def test_a_family_from_several_collectors_appears_once_with_all_samples() -> Non
         assert got[("skyserve_fake_replicas", (("service_name", "mistral"),))] == 2
         zipped = b"".join(scrape_body(views, fmt, gzipped=True))
         assert gzip.decompress(zipped).decode() == body
+
+
+def test_scrape_cache_reuses_a_body_until_a_run_is_stored_or_data_turns_stale() -> None:
+    clock = FakeClock()
+    store = two_collector_views(clock)
+    cache = ScrapeCache(store)
+    first = cache.body(clock.now, Format.OPENMETRICS, gzipped=True)
+    assert cache.body(clock.now + 1, Format.OPENMETRICS, gzipped=True) is first
+    assert cache.body(clock.now, Format.TEXT, gzipped=False) is not first
+    store.put(run_once(FakeCollector([{"llama": 4}]), clock, LOG))
+    second = cache.body(clock.now, Format.OPENMETRICS, gzipped=True)
+    assert second is not first
+    assert b'skyserve_fake_replicas{service_name="llama"} 4.0' in gzip.decompress(b"".join(second))
+    stale = cache.body(clock.now + 31, Format.OPENMETRICS, gzipped=True)
+    assert b"skyserve_fake_replicas{" not in gzip.decompress(b"".join(stale))
