@@ -1,24 +1,35 @@
 """The HTTP surface: /metrics, health and readiness, the landing page and the JSON status."""
 
+from typing import Protocol
+
 from flask import Flask, Response, jsonify, request
 
 from exporter.collector import Clock
-from exporter.exposition import scrape_body
+from exporter.exposition import ScrapeCache
 from exporter.landing import landing_page
 from exporter.render import EncodingDemand, accepts_gzip, negotiate
 from exporter.snapshot import SnapshotStore
 from exporter.status import status_document
 
 
-def create_app(store: SnapshotStore, demand: EncodingDemand, clock: Clock) -> Flask:
+class ProbeHandler(Protocol):
+    """Answers ``/probe`` (the probes collector's, when it runs): (HTTP status, body, content type)."""
+
+    def handle(self, target: str, module: str, scrape_timeout: str | None) -> tuple[int, bytes, str]: ...
+
+
+def create_app(
+    store: SnapshotStore, demand: EncodingDemand, clock: Clock, prober: ProbeHandler | None = None
+) -> Flask:
     app = Flask("skyserve_exporter")
+    scrapes = ScrapeCache(store)
 
     @app.get("/metrics")
     def metrics() -> Response:
         fmt = negotiate(request.headers.get("Accept"))
         gzipped = accepts_gzip(request.headers.get("Accept-Encoding"))
         demand.note(fmt, gzipped)
-        chunks = scrape_body(store.view(clock()), fmt, gzipped)
+        chunks = scrapes.body(clock(), fmt, gzipped)
         response = Response(chunks, content_type=fmt.content_type)
         response.headers["Content-Length"] = str(sum(len(chunk) for chunk in chunks))
         response.headers["Vary"] = "Accept, Accept-Encoding"
@@ -43,5 +54,16 @@ def create_app(store: SnapshotStore, demand: EncodingDemand, clock: Clock) -> Fl
     @app.get("/")
     def landing() -> str:
         return landing_page(status_document(store.view(clock()), store.ready()))
+
+    if prober is not None:
+
+        @app.get("/probe")
+        def probe() -> Response:
+            status, body, content_type = prober.handle(
+                request.args.get("target", ""),
+                request.args.get("module", ""),
+                request.headers.get("X-Prometheus-Scrape-Timeout-Seconds"),
+            )
+            return Response(body, status=status, content_type=content_type)
 
     return app

@@ -12,8 +12,9 @@ import requests
 
 from collectors.pricing import PriceBook
 from collectors.pricing.collector import PricingCollector
+from collectors.probes.collector import ProbesCollector
 from exporter import __version__
-from exporter.app import create_app
+from exporter.app import ProbeHandler, create_app
 from exporter.collector import Collector, CollectorContext, Endpoint
 from exporter.config import EnabledCollector, read_config, validate_config
 from exporter.config_errors import ConfigError
@@ -121,6 +122,14 @@ def discovered(store: SnapshotStore) -> tuple[Endpoint, ...]:
     return tuple(found)
 
 
+def probe_handler(collectors: Sequence[Collector]) -> ProbeHandler | None:
+    """The probes collector's ``/probe``, when that collector runs."""
+    for collector in collectors:
+        if isinstance(collector, ProbesCollector):
+            return collector.endpoint
+    return None
+
+
 def _demo_options(args: argparse.Namespace) -> DemoOptions:
     return DemoOptions(services=args.demo_services, replicas=args.demo_replicas, seed=args.demo_seed)
 
@@ -140,7 +149,8 @@ def _serve(
     logger = context.logger
     try:
         demand = EncodingDemand(context.clock)
-        server = make_server(create_app(store, demand, context.clock), listen)
+        app = create_app(store, demand, context.clock, prober=probe_handler(collectors))
+        server = make_server(app, listen)
     except (ListenAddressError, OSError) as exc:
         logger.error("cannot listen", extra={"address": listen, "error": str(exc)})
         return EXIT_CONFIG

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(prometheus)
+# prometheus-blackbox-exporter: the reference the probes are tested against.
+debian_packages=(prometheus prometheus-blackbox-exporter)
 missing=()
 for pkg in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -19,6 +20,7 @@ if ((${#missing[@]})); then
 fi
 # The Debian package starts a Prometheus on :9090; the tests start their own on free ports.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop prometheus 2>/dev/null || true; fi
+if command -v systemctl >/dev/null 2>&1; then systemctl stop prometheus-blackbox-exporter 2>/dev/null || true; fi
 
 python="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then

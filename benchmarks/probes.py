@@ -1,0 +1,308 @@
+"""Probe rounds over 1,000 simulator endpoints with injected latency: ours next to blackbox_exporter.
+
+    .venv/bin/python benchmarks/probes.py [--targets 1000] [--latency 0.1] [--concurrency 64]
+
+A child process runs the fleet simulator and serves its data plane (every service's and replica's
+``/health``, answered by the simulator's own WSGI app) behind an asyncio front that waits
+``--latency`` before answering: hundreds of waiting requests then cost the server no threads, and
+the probing processes are measured apart from it. The endpoints are discovered the way the exporter
+discovers them (the SkyServe collector against the simulator's API), then probed three ways:
+
+- ``collector``: one round of the probes collector in this process (what ``/metrics`` serves);
+- ``exporter /probe``: the exporter process, driven through ``/probe`` by ``--concurrency`` client
+  threads, as Prometheus's multi-target pattern drives it;
+- ``blackbox /probe``: Debian's prometheus-blackbox-exporter, driven the same way.
+
+Round time is wall time for all targets. Overhead per probe is the probe's own duration minus the
+injected latency (what the prober adds: connection, parsing, scheduling), and CPU per probe is the
+probing process's CPU time over the round divided by the targets (from /proc for the child
+processes). The client threads that drive ``/probe`` cost CPU in this process, not counted.
+"""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from asyncio import StreamReader, StreamWriter
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import requests
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+from collectors.probes.collector import ProbesCollector
+from collectors.skyserve.collector import SkyServeCollector
+from exporter.collector import CollectorContext, Endpoint
+from exporter.simulator import Simulator
+from exporter.simulator.counter import RequestCounter
+from exporter.simulator.dataplane import DataPlaneApp
+
+EXPORTER = Path(sys.executable).with_name("skyserve-exporter")
+BLACKBOX = "prometheus-blackbox-exporter"
+LOG = logging.getLogger("benchmark")
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    round_seconds: float
+    overhead_ms: list[float]  # per probe: its duration minus the injected latency
+    cpu_ms_per_probe: float
+    succeeded: int
+    targets: int
+
+    def markdown(self) -> str:
+        ordered = sorted(self.overhead_ms)
+        p50 = statistics.median(ordered)
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        return (
+            f"| {self.name} | {self.round_seconds:.2f} | {p50:.2f} | {p99:.2f} | "
+            f"{self.cpu_ms_per_probe:.2f} | {self.succeeded}/{self.targets} |"
+        )
+
+
+# --- the latency server (child process) --------------------------------------------------------
+
+
+def serve(services: int, replicas: int, latency: float) -> None:
+    """Child: the simulator's API and its delayed data plane; prints the API URL, runs until stdin ends."""
+    with Simulator(services=services, replicas_per_service=replicas, seed=3) as sim:
+        asyncio.run(_serve_data_plane(sim, latency))
+
+
+async def _serve_data_plane(sim: Simulator, latency: float) -> None:
+    app = DataPlaneApp(sim.fleet, RequestCounter())
+    server = await asyncio.start_server(partial(_answer, app, latency), "127.0.0.1", 0, backlog=4096)
+    port = server.sockets[0].getsockname()[1]
+    sim.fleet.set_endpoint_base(f"http://127.0.0.1:{port}")
+    print(json.dumps({"api": sim.url}), flush=True)
+    await asyncio.to_thread(sys.stdin.read)
+    server.close()
+
+
+async def _answer(app: DataPlaneApp, latency: float, reader: StreamReader, writer: StreamWriter) -> None:
+    """One request per connection (probes close theirs): the data plane's answer, ``latency`` late."""
+    try:
+        request_line = await reader.readline()
+        while (await reader.readline()).strip():
+            pass  # the headers do not matter
+        await asyncio.sleep(latency)
+        body, status, _ = run_wsgi_app(
+            app, EnvironBuilder(path=request_line.split()[1].decode()).get_environ()
+        )
+        payload = b"".join(body)
+        head = f"HTTP/1.1 {status}\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+        writer.write(head.encode() + payload)
+        await writer.drain()
+    except (ConnectionError, IndexError):
+        pass  # a prober that gave up, or a malformed request
+    finally:
+        writer.close()
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / HZ  # utime + stime
+
+
+def discover(api: str, count: int) -> tuple[Endpoint, ...]:
+    context = CollectorContext(requests.Session, time.time, LOG, {})
+    collector = SkyServeCollector.from_config({"endpoint": api}, context)
+    endpoints = collector.build(collector.fetch(), time.time()).endpoints
+    if len(endpoints) < count:
+        raise SystemExit(f"the simulated fleet has {len(endpoints)} endpoints, fewer than {count}")
+    return endpoints[:count]
+
+
+def bench_collector(endpoints: tuple[Endpoint, ...], latency: float, concurrency: int) -> Row:
+    context = CollectorContext(requests.Session, time.time, LOG, {}, discovered=lambda: endpoints)
+    config = {"discover": {"replicas": True}, "concurrency": concurrency}
+    collector = ProbesCollector.from_config(config, context)
+    cpu, started = time.process_time(), time.perf_counter()
+    outcomes = collector.fetch()
+    collector.build(outcomes, time.time())
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    results = [result for _, result in outcomes]
+    return Row(
+        "collector round (in process)",
+        elapsed,
+        [(r.duration - latency) * 1000 for r in results],
+        cpu * 1000 / len(results),
+        sum(r.success for r in results),
+        len(results),
+    )
+
+
+def drive(name: str, url: str, pid: int, targets: Sequence[str], *, latency: float, concurrency: int) -> Row:
+    """``/probe`` for every target, ``concurrency`` at a time, as Prometheus would scrape them."""
+    local = threading.local()
+
+    def one(target: str) -> dict[str, float]:
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        response = session.get(f"{url}/probe", params={"target": target, "module": "http_2xx"}, timeout=30)
+        response.raise_for_status()
+        return {s.name: s.value for f in text_string_to_metric_families(response.text) for s in f.samples}
+
+    cpu, started = cpu_seconds(pid), time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        answers = list(pool.map(one, targets))
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu
+    return Row(
+        name,
+        elapsed,
+        [(a["probe_duration_seconds"] - latency) * 1000 for a in answers],
+        cpu * 1000 / len(answers),
+        int(sum(a["probe_success"] for a in answers)),
+        len(answers),
+    )
+
+
+def _wait(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+def _free_port() -> int:
+    import socket  # noqa: PLC0415 (only here)
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(argv: list[str], ready: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait(ready, 60)
+    return proc
+
+
+def _stop(procs: Iterable[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.terminate()
+        proc.wait(10)
+
+
+def bench_processes(
+    api: str, endpoints: tuple[Endpoint, ...], latency: float, concurrency: int, tmp: Path
+) -> list[Row]:
+    blackbox_port, exporter_port = _free_port(), _free_port()
+    (tmp / "blackbox.yml").write_text(yaml.safe_dump({"modules": {"http_2xx": {"prober": "http"}}}))
+    ours = {"skyserve": {"endpoint": api}, "probes": {"interval": "1h", "discover": {"replicas": True}}}
+    (tmp / "exporter.yml").write_text(yaml.safe_dump({"collectors": ours}))
+    blackbox_bin = shutil.which(BLACKBOX)
+    if blackbox_bin is None:
+        raise SystemExit(f"{BLACKBOX} is not installed (apt-get install {BLACKBOX})")
+    procs = [
+        _start(
+            [
+                blackbox_bin,
+                f"--config.file={tmp / 'blackbox.yml'}",
+                f"--web.listen-address=127.0.0.1:{blackbox_port}",
+            ],
+            f"http://127.0.0.1:{blackbox_port}/-/healthy",
+        ),
+        _start(
+            [
+                str(EXPORTER),
+                "--config",
+                str(tmp / "exporter.yml"),
+                "--web.listen-address",
+                f"127.0.0.1:{exporter_port}",
+            ],
+            f"http://127.0.0.1:{exporter_port}/-/ready",
+        ),
+    ]
+    try:
+        urls = [endpoint.url + "/health" for endpoint in endpoints]
+        exporter = f"http://127.0.0.1:{exporter_port}"
+        blackbox = f"http://127.0.0.1:{blackbox_port}"
+        return [
+            drive("exporter /probe", exporter, procs[1].pid, urls, latency=latency, concurrency=concurrency),
+            drive(
+                "blackbox_exporter /probe",
+                blackbox,
+                procs[0].pid,
+                urls,
+                latency=latency,
+                concurrency=concurrency,
+            ),
+        ]
+    finally:
+        _stop(procs)
+
+
+def best_of(runs: int, bench: Callable[[], Row]) -> Row:
+    """The fastest of ``runs`` rounds: the machine is shared, and noise only ever adds time."""
+    return min((bench() for _ in range(runs)), key=lambda row: row.round_seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--targets", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds each endpoint waits to answer")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--runs", type=int, default=3, help="rounds per prober; the best is reported")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    services = max(1, args.targets // 10)
+    if args.serve:
+        serve(services, 12, args.latency)
+        return
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--targets", str(args.targets), "--latency", str(args.latency)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert child.stdout is not None
+        api = json.loads(child.stdout.readline())["api"]
+        endpoints = discover(api, args.targets)
+        rows = [best_of(args.runs, lambda: bench_collector(endpoints, args.latency, args.concurrency))]
+        with tempfile.TemporaryDirectory() as tmp:
+            rows += bench_processes(api, endpoints, args.latency, args.concurrency, Path(tmp))
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()
+        child.wait(10)
+    kinds = Counter(e.kind for e in endpoints)
+    print(
+        f"{len(endpoints)} endpoints ({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}), "
+        f"{args.latency * 1000:.0f} ms injected latency, "
+        f"concurrency {args.concurrency}; sequential would take {len(endpoints) * args.latency:.0f} s\n"
+    )
+    print("| prober | round (s) | overhead p50 (ms) | overhead p99 (ms) | CPU per probe (ms) | succeeded |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        print(row.markdown())
+
+
+if __name__ == "__main__":
+    main()

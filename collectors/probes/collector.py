@@ -1,0 +1,83 @@
+"""The probes collector: blackbox-style probes of every discovered endpoint and configured target.
+
+Replica status says what SkyServe believes; a probe says what a client sees. Each round probes the
+endpoints the other collectors currently serve (a new service is probed at the next round, a gone
+one stops being probed) plus the static targets, ``concurrency`` at a time. It emits, for example::
+
+    skyserve_probe_success{target="http://44.201.12.9:30001/health",service_name="llama-svc",
+        replica_id="",kind="service"} 1.0
+    skyserve_probe_http_status_code{target="http://44.201.12.9:30001/health",...} 200.0
+    skyserve_probe_http_duration_seconds{target="http://44.201.12.9:30001/health",...,
+        phase="processing"} 0.0123
+    skyserve_probe_ssl_earliest_cert_expiry_timestamp_seconds{target="public-api",service_name="",
+        replica_id="",kind="static"} 1.8e+09
+
+The full list is ``metrics.PROBES_METRICS``; ``/probe`` serves the same probes in blackbox's format.
+"""
+
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from collectors.probes.config import ProbesConfig
+from collectors.probes.endpoint import ProbeEndpoint
+from collectors.probes.families import add_result
+from collectors.probes.metrics import PROBES_METRICS
+from collectors.probes.modules import Module, compile_modules
+from collectors.probes.rounds import Outcome, probe_all
+from collectors.probes.targets import TargetBook
+from exporter.collector import Build, CollectorConfig, CollectorContext
+from exporter.metrics import FamilyBuilder, MetricTable, SampleReuse
+
+# DESIGN §8: with no config file, probes run for the endpoints SkyServe discovers.
+SKYSERVE_ENDPOINT_ENV = "SKYPILOT_API_SERVER_ENDPOINT"
+
+
+class ProbesCollector:
+    name: ClassVar[str] = "probes"
+    metrics: ClassVar[MetricTable] = PROBES_METRICS
+    config_model: ClassVar[type[CollectorConfig]] = ProbesConfig
+
+    def __init__(
+        self,
+        book: TargetBook,
+        modules: Mapping[str, Module],
+        interval: float,
+        concurrency: int,
+        logger: logging.Logger,
+    ) -> None:
+        self.interval = interval
+        # A round takes at most about (targets / concurrency) x the longest module timeout.
+        self.timeout = max(module.timeout for module in modules.values())
+        self.endpoint = ProbeEndpoint(book, modules)
+        self._book = book
+        self._modules = modules
+        self._concurrency = concurrency
+        self._logger = logger
+        self._samples = SampleReuse()
+
+    @classmethod
+    def from_config(cls, config: Any, context: CollectorContext) -> "ProbesCollector":
+        """A collector for the section; ValueError naming the key when a module cannot be built."""
+        settings = config if isinstance(config, ProbesConfig) else ProbesConfig.model_validate(config)
+        modules = compile_modules(settings, context.environ)
+        book = TargetBook(settings.discover, settings.targets, modules, context.discovered)
+        return cls(book, modules, settings.interval, settings.concurrency, context.logger)
+
+    @classmethod
+    def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
+        return {} if environ.get(SKYSERVE_ENDPOINT_ENV, "").strip() else None
+
+    def fetch(self) -> tuple[Outcome, ...]:
+        outcomes = probe_all(self._book.targets(), self._modules, self._concurrency)
+        for target, result in outcomes:
+            if not result.success:
+                extra = {"target": target.label, "module": target.module, "error": result.failure}
+                self._logger.debug("probe failed", extra=extra)
+        return outcomes
+
+    def build(self, raw: tuple[Outcome, ...], now: float) -> Build:
+        out = FamilyBuilder(self.metrics, refresh_seconds=self.interval, reuse=self._samples)
+        for target, result in raw:
+            add_result(out, target, result)
+        return Build(families=out.families(), records=raw)

@@ -1,0 +1,86 @@
+"""Modules compiled from config: headers read from the environment, regexps and TLS contexts built.
+
+Done once when the collector is created, so a missing environment variable or CA file is a
+config error at start, not a failed probe every interval.
+"""
+
+import re
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from collectors.probes.config import ModuleConfig, ProbesConfig
+from collectors.probes.http_probe import HttpSettings
+from collectors.probes.model import ProbeResult
+from collectors.probes.network import Dialer, tls_context
+from collectors.probes.tcp_probe import TcpSettings
+
+
+class Prober(Protocol):
+    def probe(self, target: str, timeout: float) -> ProbeResult: ...
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    prober_name: str  # http | tcp
+    timeout: float
+    path: str  # appended to discovered service and replica endpoints
+    prober: Prober
+
+    def run(self, target: str, timeout: float | None = None) -> ProbeResult:
+        return self.prober.probe(target, self.timeout if timeout is None else timeout)
+
+
+def compile_modules(config: ProbesConfig, environ: Mapping[str, str]) -> dict[str, Module]:
+    """Every module by name; ValueError naming the key when one cannot be built."""
+    return {name: compile_module(name, module, environ) for name, module in config.all_modules().items()}
+
+
+def compile_module(name: str, config: ModuleConfig, environ: Mapping[str, str]) -> Module:
+    dialer = Dialer(
+        preferred_ip_protocol=config.preferred_ip_protocol,
+        ip_protocol_fallback=config.ip_protocol_fallback,
+        tls=_tls_context(name, config),
+        server_name=config.tls_config.server_name,
+    )
+    prober: Prober
+    if config.prober == "tcp":
+        prober = TcpSettings(dialer, config.tls)
+    else:
+        prober = HttpSettings(
+            method=config.method,
+            headers=(*config.headers.items(), *_env_headers(name, config, environ)),
+            body=config.body.encode(),
+            valid_status_codes=frozenset(config.valid_status_codes),
+            fail_if_body_matches=_patterns(config.fail_if_body_matches_regexp),
+            fail_if_body_not_matches=_patterns(config.fail_if_body_not_matches_regexp),
+            follow_redirects=config.follow_redirects,
+            dialer=dialer,
+        )
+    return Module(name, config.prober, config.timeout, config.path, prober)
+
+
+def _tls_context(name: str, config: ModuleConfig) -> ssl.SSLContext:
+    try:
+        return tls_context(config.tls_config)
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror or str(exc)
+        raise ValueError(f"modules.{name}.tls_config: cannot load certificates: {reason}") from None
+
+
+def _env_headers(name: str, config: ModuleConfig, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    headers = []
+    for header, variable in config.headers_from_env.items():
+        value = environ.get(variable)
+        if value is None:
+            raise ValueError(f"modules.{name}.headers_from_env.{header}: ${variable} is not set")
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"modules.{name}.headers_from_env.{header}: ${variable} has a line break")
+        headers.append((header, value))
+    return headers
+
+
+def _patterns(expressions: tuple[str, ...]) -> tuple[re.Pattern[bytes], ...]:
+    return tuple(re.compile(expression.encode()) for expression in expressions)

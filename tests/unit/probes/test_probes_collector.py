@@ -1,0 +1,158 @@
+"""The probes collector: families per the declared table, discovery followed, bounded concurrency."""
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from probes_fakes import RecordingProber, fake_modules
+from probes_servers import Certificates, LoopbackServer
+from prometheus_client.parser import text_string_to_metric_families
+
+from collectors.probes.collector import ProbesCollector
+from collectors.probes.config import DiscoverConfig, ProbesConfig
+from collectors.probes.metrics import PROBES_METRICS
+from collectors.probes.targets import TargetBook
+from exporter.cli import probe_handler
+from exporter.collector import Collector, CollectorContext, Endpoint
+from exporter.config import load_config
+from exporter.registry import discover
+from exporter.render import Format, render
+
+LOG = logging.getLogger("test")
+
+
+def context(endpoints: list[Endpoint]) -> CollectorContext:
+    return CollectorContext(requests.Session, time.time, LOG, {}, discovered=lambda: tuple(endpoints))
+
+
+def exposition(collector: ProbesCollector) -> str:
+    build = collector.build(collector.fetch(), time.time())
+    return render(build.families).body(Format.TEXT, gzipped=False).decode()
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(found: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
+    matches = [
+        v
+        for (n, ls), v in found.items()
+        if n == name and all(dict(ls).get(k) == w for k, w in labels.items())
+    ]
+    assert len(matches) == 1, (name, labels, matches)
+    return matches[0]
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    return Certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def servers(certificates: Certificates) -> Iterator[tuple[LoopbackServer, LoopbackServer]]:
+    with LoopbackServer() as plain, LoopbackServer(certificates.server_context()) as tls:
+        yield plain, tls
+
+
+def test_it_is_a_registered_collector() -> None:
+    collector = ProbesCollector.from_config({}, context([]))
+    assert isinstance(collector, Collector)
+    assert (collector.name, collector.interval, collector.timeout) == ("probes", 15.0, 5.0)
+    assert discover()["probes"] is ProbesCollector
+    assert ProbesCollector.config_model is ProbesConfig
+
+
+def test_runs_without_a_config_file_when_skyserve_does() -> None:
+    loaded = load_config(None, discover(), {"SKYPILOT_API_SERVER_ENDPOINT": "http://127.0.0.1:1"})
+    assert {e.factory.name for e in loaded.collectors} >= {"skyserve", "probes"}
+    assert "probes" not in {e.factory.name for e in load_config(None, discover(), {}).collectors}
+
+
+def test_families_follow_the_declared_table(
+    servers: tuple[LoopbackServer, LoopbackServer], certificates: Certificates
+) -> None:
+    plain, tls = servers
+    endpoints = [
+        Endpoint(plain.url(""), "service", "llama"),
+        Endpoint(plain.url("/ok"), "node"),
+        Endpoint(plain.url(""), "replica", "llama", "1"),
+    ]
+    config = {
+        "discover": {"replicas": True},
+        "modules": {
+            "tls": {"tls_config": {"ca_file": str(certificates.ca_file)}},
+            "tcp": {"prober": "tcp"},
+        },
+        "targets": [
+            {"name": "public-api", "url": tls.url("/ok"), "module": "tls", "service_name": "llama"},
+            {"name": "db", "url": f"127.0.0.1:{plain.port}", "module": "tcp"},
+        ],
+    }
+    text = exposition(ProbesCollector.from_config(config, context(endpoints)))
+    families = list(text_string_to_metric_families(text))
+    declared = {spec.name: spec for spec in PROBES_METRICS}
+    assert [f.name for f in families] == list(declared)
+    for family in families:
+        assert "Refreshed every 15s." in family.documentation
+        for sample in family.samples:
+            assert sorted(sample.labels) == sorted(declared[family.name].labels)
+    found = samples(text)
+    service = {"target": plain.url("/health"), "kind": "service", "service_name": "llama", "replica_id": ""}
+    assert value(found, "skyserve_probe_success", **service) == 0  # /health is not a route: 404
+    assert value(found, "skyserve_probe_http_status_code", **service) == 404
+    assert value(found, "skyserve_probe_success", kind="node") == 1
+    assert value(found, "skyserve_probe_success", kind="replica", replica_id="1") == 0
+    assert value(found, "skyserve_probe_success", target="public-api", kind="static") == 1
+    expiry = "skyserve_probe_ssl_earliest_cert_expiry_timestamp_seconds"
+    assert value(found, expiry, target="public-api") == certificates.expiry
+    assert len([k for k in found if k[0] == expiry]) == 1  # only the TLS probe has one
+    assert value(found, "skyserve_probe_success", target="db") == 1
+    assert not [k for k in found if k[0] == "skyserve_probe_http_status_code" and ("target", "db") in k[1]]
+    phases = [dict(k[1])["phase"] for k in found if k[0] == "skyserve_probe_http_duration_seconds"]
+    assert len(phases) == 4 * 5
+
+
+def test_gone_endpoints_disappear_at_the_next_collection(
+    servers: tuple[LoopbackServer, LoopbackServer],
+) -> None:
+    plain, _ = servers
+    endpoints = [Endpoint(plain.url("/a"), "service", "a"), Endpoint(plain.url("/b"), "service", "b")]
+    collector = ProbesCollector.from_config({}, context(endpoints))
+    assert {dict(k[1])["service_name"] for k in samples(exposition(collector))} == {"a", "b"}
+    endpoints.pop()
+    assert {dict(k[1])["service_name"] for k in samples(exposition(collector))} == {"a"}
+
+
+def test_a_round_runs_at_most_concurrency_probes_at_once() -> None:
+    prober = RecordingProber(seconds=0.02)
+    modules = fake_modules(prober)
+    endpoints = tuple(
+        Endpoint(f"http://10.0.{i // 250}.{i % 250}:80", "service", f"s{i}") for i in range(300)
+    )
+    book = TargetBook(DiscoverConfig(), (), modules, lambda: endpoints)
+    collector = ProbesCollector(book, modules, interval=15.0, concurrency=16, logger=LOG)
+    outcomes = collector.fetch()
+    assert len(outcomes) == len(prober.calls) == 300
+    assert prober.max_in_flight == 16
+    assert [target.service_name for target, _ in outcomes] == [f"s{i}" for i in range(300)]
+
+
+def test_bad_modules_fail_at_creation_with_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"modules\.m\.tls_config"):
+        ProbesCollector.from_config(
+            {"modules": {"m": {"tls_config": {"ca_file": str(tmp_path)}}}}, context([])
+        )
+
+
+def test_the_cli_hands_probe_to_the_app() -> None:
+    collector = ProbesCollector.from_config({}, context([]))
+    assert probe_handler([collector]) is collector.endpoint
+    assert probe_handler([]) is None
