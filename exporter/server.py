@@ -11,7 +11,9 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 # 10k-replica exposition is several MiB, so keep it in memory instead.
 _OUTBUF_OVERFLOW_BYTES = 256 * 1024 * 1024
 WAITRESS_DEFAULT_OUTBUF_OVERFLOW = 1024 * 1024
-_THREADS = 8
+# /probe holds a thread for as long as its probe runs (up to the module timeout): leave room for
+# Prometheus's multi-target scrapes without starving /metrics.
+_THREADS = 32
 
 
 class ListenAddressError(ValueError):
