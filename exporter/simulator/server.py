@@ -2,16 +2,20 @@
 
 import threading
 from collections import Counter
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from exporter.simulator.api import ApiApp, ApiConfig
+from exporter.simulator.baremetal import BareMetalFleet
 from exporter.simulator.counter import RequestCounter
 from exporter.simulator.dataplane import DataPlaneApp
 from exporter.simulator.faults import Fault, FaultSwitch
 from exporter.simulator.fleet import Fleet
+from exporter.simulator.kubernetes_cluster import KubeFleet
+from exporter.simulator.kubernetes_server import KubernetesEndpoint
 
 _POLL_SECONDS = 0.1
 _JOIN_SECONDS = 1.0
@@ -48,6 +52,10 @@ class Simulator:
         tick_seconds: float | None = None,
         token: str | None = None,
         request_delay: float = 0.0,
+        baremetal_nodes: int = 0,
+        kubernetes_pods: int = 0,
+        kubernetes_nodes: int = 0,
+        kubernetes_clusters: int = 1,
     ) -> None:
         if tick_seconds is not None and tick_seconds <= 0:
             raise ValueError("tick_seconds must be > 0")
@@ -62,6 +70,14 @@ class Simulator:
         self._threads: list[threading.Thread] = []
         self.url = ""
         self.data_plane_url = ""
+        # Loopback GPU boxes for the bare-metal collector, with an inventory written at start.
+        self.baremetal = BareMetalFleet(baremetal_nodes, host) if baremetal_nodes else None
+        self.baremetal_inventory_path: Path | None = None
+        # A Kubernetes API subset (and a kubeconfig for it), only when asked for.
+        self.kubernetes: KubernetesEndpoint | None = None
+        if kubernetes_pods or kubernetes_nodes:
+            kube = KubeFleet(kubernetes_pods, kubernetes_nodes, kubernetes_clusters, seed, self.fleet.now)
+            self.kubernetes = KubernetesEndpoint(kube, token)
 
     def start(self) -> "Simulator":
         if self._servers:
@@ -72,10 +88,16 @@ class Simulator:
         self.url = f"http://{self._host}:{api.server_port}"
         self.data_plane_url = f"http://{self._host}:{data.server_port}"
         self.fleet.set_endpoint_base(self.data_plane_url)
+        if self.kubernetes is not None:
+            kube = _serve(self._host, 0, self.kubernetes.wsgi())
+            self._servers.append(kube)
+            self.kubernetes.started(f"http://{self._host}:{kube.server_port}")
         for server in self._servers:
             self._spawn(server.serve_forever, _POLL_SECONDS)
         if self._tick is not None:
             self._spawn(self._run_ticker, self._tick)
+        if self.baremetal is not None:
+            self.baremetal_inventory_path = self.baremetal.start().inventory_path
         return self
 
     def _spawn(self, target: Any, arg: float) -> None:
@@ -86,15 +108,21 @@ class Simulator:
     def _run_ticker(self, seconds: float) -> None:
         while not self._faults.closed.wait(seconds):
             self.fleet.step(seconds)
+            if self.kubernetes is not None:
+                self.kubernetes.fleet.step(seconds)
 
     def stop(self) -> None:
         """Stop serving; returns within about a second even with requests hanging."""
         self._faults.close()
+        if self.kubernetes is not None:
+            self.kubernetes.stop()
         for server in self._servers:
             server.shutdown()
             server.server_close()
         for thread in self._threads:
             thread.join(_JOIN_SECONDS)
+        if self.baremetal is not None:
+            self.baremetal.stop()
 
     def set_fault(self, fault: Fault, delay: float = 0.0) -> None:
         """Make the API server misbehave (``Fault.NONE`` to heal); frees requests held by the old one."""

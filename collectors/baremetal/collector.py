@@ -1,0 +1,181 @@
+"""The bare-metal collector: fixed-price boxes from an inventory and SkyPilot's SSH node pools.
+
+Every run re-reads a node file that changed, checks every node and hosted replica concurrently,
+and emits, for example::
+
+    skyserve_node_up{node="gpu-box-1",source="baremetal"} 1.0
+    skyserve_node_info{node="gpu-box-1",source="baremetal",cloud="hetzner",region="fsn1",zone="fsn1-dc14",
+        instance_type="GEX130",accelerator="RTX6000Ada",spot="false"} 1.0
+    skyserve_node_hourly_cost_dollars{node="gpu-box-1",source="baremetal",cloud="hetzner",region="fsn1",
+        instance_type="GEX130",spot="false",price_source="fixed"} 1.1479
+    skyserve_replica_status{service_name="llama-70b",replica_id="gpu-box-1:8000",source="baremetal",
+        status="READY"} 1.0
+    skyserve_replica_hourly_cost_dollars{service_name="llama-70b",replica_id="gpu-box-1:8000",
+        source="baremetal",cloud="hetzner",region="fsn1",spot="false",price_source="fixed"} 1.1479
+
+The full list is ``metrics.BAREMETAL_METRICS``; the status rules are in ``records``, the cost split
+in ``costs``.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from collectors.baremetal import families
+from collectors.baremetal.checker import Checker, CheckRun, run_budget
+from collectors.baremetal.config import BareMetalConfig
+from collectors.baremetal.costs import replica_prices
+from collectors.baremetal.inventory import parse_inventory
+from collectors.baremetal.metrics import BAREMETAL_METRICS
+from collectors.baremetal.nodes import SOURCE, NodeSet
+from collectors.baremetal.records import READY, NodeRecord, ReplicaRecord, assess
+from collectors.baremetal.source import NodeSource, WatchedFile
+from collectors.baremetal.ssh_pools import parse_ssh_node_pools
+from collectors.pricing.replica_costs import ReplicaCosts
+from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
+from exporter.metrics import FamilyBuilder, MetricTable, SampleReuse
+
+INVENTORY_INVALID = "inventory_invalid"
+SSH_NODE_POOLS_INVALID = "ssh_node_pools_invalid"
+_READY_SERVICE, _NO_READY_REPLICA = "READY", "NO_REPLICA"  # SkyServe's service statuses
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one run's fetch saw: the nodes in use and every check's result."""
+
+    nodes: NodeSet
+    checks: CheckRun
+
+
+class BareMetalCollector:
+    """Checks every configured node and its replicas on each run; ``build`` only interprets."""
+
+    name: ClassVar[str] = "baremetal"
+    metrics: ClassVar[MetricTable] = BAREMETAL_METRICS
+    config_model: ClassVar[type[CollectorConfig]] = BareMetalConfig
+
+    def __init__(
+        self,
+        source: NodeSource,
+        checker: Checker,
+        *,
+        interval: float,
+        logger: logging.Logger,
+        stale_after: float | None = None,
+    ) -> None:
+        self.interval = interval
+        self.timeout = checker.timeout
+        self._source = source
+        self._checker = checker
+        self._logger = logger
+        self._samples = SampleReuse()
+        self._costs = ReplicaCosts(stale_after if stale_after is not None else 3 * interval)
+
+    @classmethod
+    def from_config(cls, config: Any, context: CollectorContext) -> "BareMetalCollector":
+        """A collector for the section; ValueError naming the file, node and key when one is unusable."""
+        settings = config if isinstance(config, BareMetalConfig) else BareMetalConfig.model_validate(config)
+        source = NodeSource(_watched_files(settings, context.logger))
+        checker = Checker(settings.timeout, settings.concurrency, context.session_factory)
+        return cls(
+            source,
+            checker,
+            interval=settings.interval,
+            logger=context.logger,
+            stale_after=settings.stale_after_seconds,
+        )
+
+    @classmethod
+    def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
+        return None  # there is no inventory to guess
+
+    def fetch(self) -> Observation:
+        nodes = self._source.current()
+        targets = [target for node in nodes.nodes for target in node.targets()]
+        budget = run_budget(
+            len(set(targets)), self._checker.timeout, self._checker.concurrency, self.interval
+        )
+        checks = self._checker.run(targets, budget)
+        if checks.late:
+            self._logger.warning(
+                "health checks cut off by the run's deadline; raise concurrency or lower timeout",
+                extra={"collector": self.name, "late_checks": checks.late, "budget_seconds": budget},
+            )
+        return Observation(nodes=nodes, checks=checks)
+
+    def build(self, raw: Observation, now: float) -> Build:
+        records = assess(raw.nodes.nodes, raw.checks.results)
+        out = FamilyBuilder(self.metrics, refresh_seconds=self.interval, reuse=self._samples)
+        for record in records:
+            families.add_node(out, record)
+            families.add_replicas(out, record)
+        families.add_replicas_by_cloud(out, records)
+        self._costs.add(out, now, replica_prices(raw.nodes.nodes))
+        return Build(
+            families=out.families(),
+            records=records,
+            skipped=raw.nodes.skipped,
+            services=_services(records),
+            endpoints=_endpoints(records),
+        )
+
+
+def _watched_files(settings: BareMetalConfig, logger: logging.Logger) -> list[WatchedFile]:
+    files = []
+    if settings.inventory is not None:
+        files.append(WatchedFile("inventory", settings.inventory, parse_inventory, INVENTORY_INVALID, logger))
+    if settings.ssh_node_pools is not None:
+        files.append(
+            WatchedFile(
+                "ssh_node_pools",
+                settings.ssh_node_pools,
+                parse_ssh_node_pools,
+                SSH_NODE_POOLS_INVALID,
+                logger,
+            )
+        )
+    return files
+
+
+def _services(records: Sequence[NodeRecord]) -> tuple[ServiceSummary, ...]:
+    by_service: dict[str, list[tuple[NodeRecord, ReplicaRecord]]] = defaultdict(list)
+    for record in records:
+        for replica in record.replicas:
+            by_service[replica.replica.service_name].append((record, replica))
+    return tuple(_summary(name, hosted) for name, hosted in sorted(by_service.items()))
+
+
+def _summary(name: str, hosted: list[tuple[NodeRecord, ReplicaRecord]]) -> ServiceSummary:
+    ready = sum(1 for _, replica in hosted if replica.status == READY)
+    return ServiceSummary(
+        name=name,
+        source=SOURCE,
+        status=_READY_SERVICE if ready else _NO_READY_REPLICA,
+        ready_replicas=ready,
+        total_replicas=len(hosted),
+        clouds=tuple(sorted({record.node.cloud for record, _ in hosted})),
+    )
+
+
+def _endpoints(records: Sequence[NodeRecord]) -> tuple[Endpoint, ...]:
+    """Node health URLs and HTTP replicas (base URL, as SkyServe reports replica endpoints)."""
+    found: list[Endpoint] = []
+    for record in records:
+        node = record.node
+        if node.health_url:
+            found.append(Endpoint(url=node.health_url, kind="node"))
+        for replica in record.replicas:
+            check = replica.replica.check
+            if check.is_http:
+                found.append(
+                    Endpoint(
+                        url=check.base_url,
+                        kind="replica",
+                        service_name=replica.replica.service_name,
+                        replica_id=replica.replica.replica_id,
+                    )
+                )
+    return tuple(found)

@@ -1,0 +1,46 @@
+"""The bare-metal collector's metric families: the one table docs and tests check against.
+
+The replica and cost families are the rows SkyServe emits too (same name, type, help and labels),
+so the exporter joins every collector's samples under one header; ``source="baremetal"`` tells
+them apart.
+"""
+
+from collectors.pricing.replica_costs import REPLICA_COST_SPECS
+from collectors.skyserve.metrics import SKYSERVE_METRICS
+from exporter.metrics import MetricSpec, MetricTable
+
+_NODE = ("node", "source")
+_PLACEMENT = ("cloud", "region")
+
+BAREMETAL_METRICS = MetricTable(
+    specs=(
+        MetricSpec(
+            "skyserve_node_up",
+            "gauge",
+            "1 if the node passed its health check in the last run, else 0.",
+            _NODE,
+        ),
+        MetricSpec(
+            "skyserve_node_info",
+            "gauge",
+            "Node placement and hardware; always 1.",
+            (*_NODE, *_PLACEMENT, "zone", "instance_type", "accelerator", "spot"),
+        ),
+        MetricSpec(
+            "skyserve_node_hourly_cost_dollars",
+            "gauge",
+            "Hourly USD list price of the node (not billed cost); absent when it has none.",
+            (*_NODE, *_PLACEMENT, "instance_type", "spot", "price_source"),
+        ),
+        MetricSpec(
+            "skyserve_node_check_duration_seconds",
+            "gauge",
+            "Duration of the node's health check in the last run.",
+            _NODE,
+        ),
+        SKYSERVE_METRICS.by_name("skyserve_replica_info"),
+        SKYSERVE_METRICS.by_name("skyserve_replica_status"),
+        SKYSERVE_METRICS.by_name("skyserve_replicas_by_cloud"),
+        *REPLICA_COST_SPECS,
+    )
+)

@@ -1,0 +1,124 @@
+"""The Kubernetes collector: serving pods as replicas, placed and priced by the nodes they run on.
+
+It emits, for example::
+
+    skyserve_replica_info{service_name="llama-8b",replica_id="llama-8b-7d9f8b6c5-x2k4p",source="kubernetes",
+        version="",cloud="gcp",region="us-central1",zone="us-central1-a",instance_type="g2-standard-8",
+        accelerator="L4",spot="true"} 1.0
+    skyserve_replica_status{service_name="llama-8b",replica_id="llama-8b-7d9f8b6c5-x2k4p",source="kubernetes",
+        status="READY"} 1.0
+    skyserve_replica_hourly_cost_dollars{service_name="llama-8b",replica_id="llama-8b-7d9f8b6c5-x2k4p",
+        source="kubernetes",cloud="gcp",region="us-central1",spot="true",price_source="catalog"} 0.3
+    skyserve_node_hourly_cost_dollars{node="gke-prod-gpu-1",source="kubernetes",cloud="gcp",
+        region="us-central1",instance_type="g2-standard-8",spot="true",price_source="catalog"} 0.3
+    skyserve_kubernetes_service_replicas{service_name="llama-8b",status="READY"} 3.0
+
+The full list is ``metrics.KUBERNETES_METRICS``; the status mapping is in ``status``, placement in
+``placement`` and the cost-share rule in ``cost``.
+"""
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from collectors.kubernetes import families, status
+from collectors.kubernetes.client import FetchResult, KubernetesClient, ListQuery
+from collectors.kubernetes.config import KubernetesConfig
+from collectors.kubernetes.connection import resolve_targets
+from collectors.kubernetes.cost import price_nodes, price_replicas
+from collectors.kubernetes.metrics import KUBERNETES_METRICS, SOURCE
+from collectors.kubernetes.records import DUPLICATE_NODE, Cluster, PodRecord, PodRules, parse_cluster
+from collectors.pricing import PriceBook
+from exporter.collector import Build, CollectorConfig, CollectorContext, ServiceSummary
+from exporter.metrics import FamilyBuilder, MetricTable, SampleReuse
+
+
+class KubernetesCollector:
+    """Lists the selected pods (and their nodes) of every configured cluster on each poll."""
+
+    name: ClassVar[str] = "kubernetes"
+    metrics: ClassVar[MetricTable] = KUBERNETES_METRICS
+    config_model: ClassVar[type[CollectorConfig]] = KubernetesConfig
+
+    def __init__(
+        self,
+        client: KubernetesClient,
+        rules: PodRules,
+        prices: PriceBook | None,
+        interval: float,
+        timeout: float,
+    ) -> None:
+        self.interval = interval
+        self.timeout = timeout
+        self._client = client
+        self._rules = rules
+        self._prices = prices
+        self._samples = SampleReuse()
+
+    @classmethod
+    def from_config(cls, config: Any, context: CollectorContext) -> "KubernetesCollector":
+        """A collector for the section; ValueError naming the key when the kubeconfig is unusable."""
+        settings = config if isinstance(config, KubernetesConfig) else KubernetesConfig.model_validate(config)
+        targets = resolve_targets(settings, context.environ)
+        query = ListQuery(settings.namespaces, settings.effective_selector, settings.page_size)
+        client = KubernetesClient(targets, query, settings.timeout, context.environ)
+        rules = PodRules(settings.service_label, settings.include_skypilot)
+        return cls(client, rules, context.prices, interval=settings.interval, timeout=settings.timeout)
+
+    @classmethod
+    def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
+        return None  # reading a cluster is opt-in: a `collectors.kubernetes` section turns it on
+
+    def fetch(self) -> FetchResult:
+        return self._client.fetch()
+
+    def build(self, raw: FetchResult, now: float) -> Build:
+        cluster = parse_cluster(raw.listings, self._rules)
+        node_prices = price_nodes(cluster.nodes.values(), self._prices)
+        costs = price_replicas(cluster.pods, cluster.nodes, node_prices)
+        out = FamilyBuilder(self.metrics, refresh_seconds=self.interval, reuse=self._samples)
+        for pod in cluster.pods:
+            families.add_pod(out, pod, families.placement_of(pod, cluster.nodes))
+        families.add_services(out, cluster.pods, cluster.nodes)
+        families.add_costs(out, costs)
+        duplicate_nodes = families.add_nodes(out, cluster.nodes.values(), node_prices)
+        skipped = Counter(cluster.skipped)
+        if duplicate_nodes:
+            skipped[DUPLICATE_NODE] += duplicate_nodes
+        return Build(
+            families=out.families(),
+            records=cluster.pods,
+            skipped=dict(skipped),
+            services=_summaries(cluster),
+        )
+
+
+def _summaries(cluster: Cluster) -> tuple[ServiceSummary, ...]:
+    by_service: dict[str, list[PodRecord]] = {}
+    for pod in cluster.pods:
+        by_service.setdefault(pod.service_name, []).append(pod)
+    return tuple(_summary(name, pods, cluster) for name, pods in sorted(by_service.items()))
+
+
+def _summary(name: str, pods: list[PodRecord], cluster: Cluster) -> ServiceSummary:
+    clouds = {families.placement_of(pod, cluster.nodes).cloud for pod in pods}
+    ready = sum(1 for pod in pods if pod.status == status.READY)
+    return ServiceSummary(
+        name=name,
+        source=SOURCE,
+        status=_service_status(pods, ready),
+        ready_replicas=ready,
+        total_replicas=len(pods),
+        clouds=tuple(sorted(cloud for cloud in clouds if cloud)),
+    )
+
+
+def _service_status(pods: list[PodRecord], ready: int) -> str:
+    """A Kubernetes workload has no service status of its own; this is SkyServe's word for its state."""
+    if ready:
+        return "READY"
+    if any(pod.status in (status.PENDING, status.STARTING) for pod in pods):
+        return "REPLICA_INIT"
+    if all(pod.status == status.FAILED for pod in pods):
+        return "FAILED"
+    return "NO_REPLICA"

@@ -1,0 +1,187 @@
+"""Listed pods and nodes as typed records; a malformed object is skipped and counted, never fatal."""
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Final, TypeGuard
+
+from collectors.kubernetes.accelerators import node_accelerator
+from collectors.kubernetes.client import ContextListing
+from collectors.kubernetes.config import SKYPILOT_CLUSTER_LABEL
+from collectors.kubernetes.identity import VERSION_LABEL, service_name
+from collectors.kubernetes.placement import NodePlacement, node_placement
+from collectors.kubernetes.resources import Amounts, node_amounts, pod_requests
+from collectors.kubernetes.status import pod_status
+
+INVALID_POD: Final = "invalid_pod"
+NO_SERVICE_NAME: Final = "no_service_name"
+DUPLICATE_POD: Final = "duplicate_pod"
+INVALID_NODE: Final = "invalid_node"
+DUPLICATE_NODE: Final = "duplicate_node"
+
+_ENDED_PHASES: Final = frozenset({"Failed", "Succeeded"})
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    context: str
+    name: str
+    placement: NodePlacement
+    capacity: Amounts
+    allocatable: Amounts
+
+
+@dataclass(frozen=True, slots=True)
+class PodRecord:
+    context: str
+    namespace: str
+    name: str
+    replica_id: str  # the pod name; context/namespace/name when that name is not unique (see parse_cluster)
+    service_name: str
+    version: str
+    status: str
+    node_name: str  # "" until scheduled
+    created_at: float | None
+    requests: Amounts
+    holds_resources: bool  # scheduled and not ended: it occupies (part of) its node
+    accelerator_hint: str  # from the pod's nodeSelector, for pods not scheduled yet
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Every cluster's pods (unique by service and replica id) and nodes (by context and name)."""
+
+    pods: tuple[PodRecord, ...]
+    nodes: Mapping[tuple[str, str], NodeRecord]
+    skipped: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class PodRules:
+    service_label: str
+    include_skypilot: bool
+
+
+def parse_cluster(listings: Iterable[ContextListing], rules: PodRules) -> Cluster:
+    """Records for every listing; a pod name that two pods of one service share (a StatefulSet in two
+    clusters or namespaces) becomes ``<context>/<namespace>/<name>`` for each of them, so both are
+    exported and neither series is ambiguous."""
+    skipped: Counter[str] = Counter()
+    pods: dict[tuple[str, str, str], PodRecord] = {}
+    nodes: dict[tuple[str, str], NodeRecord] = {}
+    for listing in listings:
+        for raw in listing.nodes:
+            node = parse_node(raw, listing.context)
+            if node is None:
+                skipped[INVALID_NODE] += 1
+            else:
+                nodes[(node.context, node.name)] = node
+        for raw in listing.pods:
+            _add_pod(pods, raw, listing.context, rules, skipped)
+    return Cluster(pods=_unique_ids(pods.values()), nodes=nodes, skipped=dict(skipped))
+
+
+def _add_pod(
+    pods: dict[tuple[str, str, str], PodRecord],
+    raw: Any,
+    context: str,
+    rules: PodRules,
+    skipped: Counter[str],
+) -> None:
+    labels = _labels(_dict(_dict(raw).get("metadata")).get("labels"))
+    if not rules.include_skypilot and SKYPILOT_CLUSTER_LABEL in labels:
+        return  # a SkyServe replica already; the selector keeps these out on a real API server
+    pod = parse_pod(raw, context, rules.service_label)
+    if isinstance(pod, str):
+        skipped[pod] += 1
+        return
+    key = (pod.context, pod.namespace, pod.name)
+    if key in pods:
+        skipped[DUPLICATE_POD] += 1  # the same pod twice in one listing: a broken page, not ours to guess
+        return
+    pods[key] = pod
+
+
+def _unique_ids(pods: Iterable[PodRecord]) -> tuple[PodRecord, ...]:
+    pods = tuple(pods)
+    seen = Counter((pod.service_name, pod.name) for pod in pods)
+    return tuple(
+        replace(pod, replica_id=f"{pod.context}/{pod.namespace}/{pod.name}")
+        if seen[(pod.service_name, pod.name)] > 1
+        else pod
+        for pod in pods
+    )
+
+
+def parse_pod(raw: Any, context: str, service_label: str) -> PodRecord | str:
+    """The record, or the skip reason."""
+    metadata = _dict(raw.get("metadata")) if isinstance(raw, dict) else None
+    if metadata is None:
+        return INVALID_POD
+    name, namespace, labels = metadata.get("name"), metadata.get("namespace"), metadata.get("labels") or {}
+    if not _text(name) or not _text(namespace) or not _is_labels(labels):
+        return INVALID_POD
+    service = service_name(labels, metadata.get("ownerReferences"), service_label)
+    if not service:
+        return NO_SERVICE_NAME
+    spec, status = _dict(raw.get("spec")), _dict(raw.get("status"))
+    node_name = spec.get("nodeName")
+    node_name = node_name if _text(node_name) else ""
+    return PodRecord(
+        context=context,
+        namespace=namespace,
+        name=name,
+        replica_id=name,
+        service_name=service,
+        version=labels.get(VERSION_LABEL, ""),
+        status=pod_status(raw),
+        node_name=node_name,
+        created_at=_timestamp(metadata.get("creationTimestamp")),
+        requests=pod_requests(spec),
+        holds_resources=bool(node_name) and status.get("phase") not in _ENDED_PHASES,
+        accelerator_hint=node_accelerator(_labels(spec.get("nodeSelector"))),
+    )
+
+
+def parse_node(raw: Any, context: str) -> NodeRecord | None:
+    metadata = _dict(raw.get("metadata")) if isinstance(raw, dict) else None
+    if metadata is None:
+        return None
+    name, labels = metadata.get("name"), metadata.get("labels") or {}
+    if not _text(name) or not _is_labels(labels):
+        return None
+    spec, status = _dict(raw.get("spec")), _dict(raw.get("status"))
+    provider_id = spec.get("providerID")
+    return NodeRecord(
+        context=context,
+        name=name,
+        placement=node_placement(labels, provider_id if isinstance(provider_id, str) else "", context),
+        capacity=node_amounts(status.get("capacity")),
+        allocatable=node_amounts(status.get("allocatable")),
+    )
+
+
+def _timestamp(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return None
+
+
+def _is_labels(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _labels(value: Any) -> Mapping[str, str]:
+    return value if _is_labels(value) else {}
+
+
+def _text(value: Any) -> TypeGuard[str]:
+    return isinstance(value, str) and bool(value)
+
+
+def _dict(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,149 @@
+"""Pods and nodes as records: service names, requests, malformed objects skipped and counted."""
+
+from typing import Any
+
+import pytest
+from k8s_fixtures import CREATED_AT, gke_node, node, pod
+
+from collectors.kubernetes.client import ContextListing
+from collectors.kubernetes.records import (
+    DUPLICATE_POD,
+    INVALID_NODE,
+    INVALID_POD,
+    NO_SERVICE_NAME,
+    PodRules,
+    parse_cluster,
+    parse_pod,
+)
+from collectors.kubernetes.resources import Amounts, pod_requests
+
+RULES = PodRules(service_label="app.kubernetes.io/name", include_skypilot=False)
+
+
+def _listing(pods: list[Any], nodes: list[Any] | None = None, context: str = "ctx") -> ContextListing:
+    return ContextListing(context=context, pods=tuple(pods), nodes=tuple(nodes or []))
+
+
+@pytest.mark.parametrize(
+    ("labels", "owner", "expected"),
+    [
+        ({"app.kubernetes.io/name": "llama"}, ("ReplicaSet", "other-5b8c7"), "llama"),
+        ({"pod-template-hash": "7d9f8b6c5"}, ("ReplicaSet", "vllm-llama-7d9f8b6c5"), "vllm-llama"),
+        ({}, ("ReplicaSet", "bare-rs"), "bare-rs"),
+        ({"pod-template-hash": "abc"}, ("StatefulSet", "tgi-70b"), "tgi-70b"),
+        ({"app.kubernetes.io/name": "  "}, ("StatefulSet", "tgi-70b"), "tgi-70b"),
+        ({}, ("LeaderWorkerSet", "lws-405b"), "lws-405b"),
+    ],
+)
+def test_service_name_from_label_else_owner(
+    labels: dict[str, str], owner: tuple[str, str], expected: str
+) -> None:
+    record = parse_pod(pod(labels=labels, owner=owner), "ctx", "app.kubernetes.io/name")
+    assert not isinstance(record, str)
+    assert record.service_name == expected
+
+
+def test_configured_service_label_wins() -> None:
+    raw = pod(labels={"serving.kserve.io/inferenceservice": "qwen", "app.kubernetes.io/name": "x"})
+    record = parse_pod(raw, "ctx", "serving.kserve.io/inferenceservice")
+    assert not isinstance(record, str) and record.service_name == "qwen"
+
+
+def test_non_controller_owner_is_used_only_when_no_controller() -> None:
+    raw = pod(labels={}, owner=None)
+    raw["metadata"]["ownerReferences"] = [
+        {"kind": "ConfigMap", "name": "cm"},
+        {"kind": "StatefulSet", "name": "sts", "controller": True},
+    ]
+    record = parse_pod(raw, "ctx", "app.kubernetes.io/name")
+    assert not isinstance(record, str) and record.service_name == "sts"
+
+
+def test_fields_of_a_pod_record() -> None:
+    record = parse_pod(
+        pod(labels={"app.kubernetes.io/name": "llama", "app.kubernetes.io/version": "v3"}),
+        "ctx",
+        "app.kubernetes.io/name",
+    )
+    assert not isinstance(record, str)
+    assert (record.context, record.namespace, record.name, record.replica_id) == (
+        "ctx",
+        "serving",
+        "llama-7d9f8b6c5-x2k4p",
+        "llama-7d9f8b6c5-x2k4p",
+    )
+    assert (record.version, record.status, record.node_name) == ("v3", "READY", "node-1")
+    assert record.created_at == CREATED_AT
+    assert record.holds_resources
+    assert record.requests == Amounts(cpus=4.0, memory_gib=16.0, accelerators=1.0)
+
+
+@pytest.mark.parametrize(
+    ("phase", "node_name", "holds"),
+    [
+        ("Running", "n", True),
+        ("Pending", "n", True),
+        ("Pending", "", False),
+        ("Failed", "n", False),
+        ("Succeeded", "n", False),
+    ],
+)
+def test_holds_resources_while_scheduled_and_not_ended(phase: str, node_name: str, holds: bool) -> None:
+    record = parse_pod(pod(phase=phase, node=node_name), "ctx", "app.kubernetes.io/name")
+    assert not isinstance(record, str) and record.holds_resources is holds
+
+
+def test_effective_requests_follow_the_scheduler() -> None:
+    spec = {
+        "containers": [
+            {"resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}},
+            {
+                "resources": {"limits": {"cpu": "2", "nvidia.com/gpu": "2"}}
+            },  # limits only: requested as limits
+        ],
+        "initContainers": [{"resources": {"requests": {"cpu": "4", "memory": "512Mi"}}}],
+        "overhead": {"cpu": "100m"},
+    }
+    requests = pod_requests(spec)
+    assert requests.cpus == pytest.approx(4.1)
+    assert (requests.memory_gib, requests.accelerators) == (1.0, 2.0)
+    assert pod_requests({}) == Amounts()
+    assert pod_requests({"containers": [{"resources": {"requests": {"cpu": "lots"}}}]}).cpus is None
+
+
+def test_malformed_objects_are_skipped_and_counted() -> None:
+    no_owner = pod(name="bare", labels={}, owner=None)
+    bad_labels = pod(name="b")
+    bad_labels["metadata"]["labels"] = {"app.kubernetes.io/name": 3}
+    pods = [pod(), "not a pod", {"metadata": {"name": "x"}}, bad_labels, no_owner, {"spec": {}}, pod()]
+    nodes = [gke_node(), {"metadata": {}}, 7]
+    cluster = parse_cluster([_listing(pods, nodes)], RULES)
+    assert [p.name for p in cluster.pods] == ["llama-7d9f8b6c5-x2k4p"]
+    assert list(cluster.nodes) == [("ctx", "node-1")]
+    assert cluster.skipped == {INVALID_POD: 4, NO_SERVICE_NAME: 1, DUPLICATE_POD: 1, INVALID_NODE: 2}
+
+
+def test_skypilot_pods_are_left_to_the_skyserve_collector_unless_included() -> None:
+    sky = pod(name="sky-1", labels={"skypilot-cluster-name": "svc-2ea4", "app.kubernetes.io/name": "svc"})
+    listing = _listing([pod(), sky])
+    assert [p.name for p in parse_cluster([listing], RULES).pods] == ["llama-7d9f8b6c5-x2k4p"]
+    included = parse_cluster([listing], PodRules("app.kubernetes.io/name", include_skypilot=True))
+    assert [p.name for p in included.pods] == ["llama-7d9f8b6c5-x2k4p", "sky-1"]
+
+
+def test_a_pod_name_shared_by_two_clusters_or_namespaces_is_qualified_for_each() -> None:
+    sts = {"app.kubernetes.io/name": "tgi"}
+    east = _listing([pod("tgi-0", labels=sts, owner=("StatefulSet", "tgi")), pod()], context="east")
+    west = _listing([pod("tgi-0", labels=sts, owner=("StatefulSet", "tgi"))], context="west")
+    other_ns = _listing(
+        [pod("tgi-0", labels=sts, namespace="staging", owner=("StatefulSet", "tgi"))], context="west"
+    )
+    cluster = parse_cluster([east, west, other_ns], RULES)
+    ids = sorted(p.replica_id for p in cluster.pods)
+    assert ids == ["east/serving/tgi-0", "llama-7d9f8b6c5-x2k4p", "west/serving/tgi-0", "west/staging/tgi-0"]
+    assert cluster.skipped == {}
+
+
+def test_nodes_of_two_contexts_are_kept_apart() -> None:
+    cluster = parse_cluster([_listing([], [node("n")], "a"), _listing([], [node("n")], "b")], RULES)
+    assert sorted(cluster.nodes) == [("a", "n"), ("b", "n")]
