@@ -29,6 +29,7 @@ from collectors.kubernetes.cost import price_nodes, price_replicas
 from collectors.kubernetes.metrics import KUBERNETES_METRICS, SOURCE
 from collectors.kubernetes.records import DUPLICATE_NODE, Cluster, PodRecord, PodRules, parse_cluster
 from collectors.pricing import PriceBook
+from collectors.pricing.replica_costs import ReplicaCosts
 from exporter.collector import Build, CollectorConfig, CollectorContext, ServiceSummary
 from exporter.metrics import FamilyBuilder, MetricTable, SampleReuse
 
@@ -45,8 +46,10 @@ class KubernetesCollector:
         client: KubernetesClient,
         rules: PodRules,
         prices: PriceBook | None,
+        *,
         interval: float,
         timeout: float,
+        stale_after: float | None = None,
     ) -> None:
         self.interval = interval
         self.timeout = timeout
@@ -54,6 +57,7 @@ class KubernetesCollector:
         self._rules = rules
         self._prices = prices
         self._samples = SampleReuse()
+        self._costs = ReplicaCosts(stale_after if stale_after is not None else 3 * interval)
 
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> "KubernetesCollector":
@@ -63,7 +67,14 @@ class KubernetesCollector:
         query = ListQuery(settings.namespaces, settings.effective_selector, settings.page_size)
         client = KubernetesClient(targets, query, settings.timeout, context.environ)
         rules = PodRules(settings.service_label, settings.include_skypilot)
-        return cls(client, rules, context.prices, interval=settings.interval, timeout=settings.timeout)
+        return cls(
+            client,
+            rules,
+            context.prices,
+            interval=settings.interval,
+            timeout=settings.timeout,
+            stale_after=settings.stale_after_seconds,
+        )
 
     @classmethod
     def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
@@ -80,7 +91,7 @@ class KubernetesCollector:
         for pod in cluster.pods:
             families.add_pod(out, pod, families.placement_of(pod, cluster.nodes))
         families.add_services(out, cluster.pods, cluster.nodes)
-        families.add_costs(out, costs)
+        self._costs.add(out, now, costs)
         duplicate_nodes = families.add_nodes(out, cluster.nodes.values(), node_prices)
         skipped = Counter(cluster.skipped)
         if duplicate_nodes:

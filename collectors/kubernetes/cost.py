@@ -16,30 +16,19 @@ accelerators nor CPU, ``incomplete_resources`` when the node does not report wha
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Final
 
+from collectors.kubernetes.metrics import SOURCE
 from collectors.kubernetes.records import NodeRecord, PodRecord
 from collectors.pricing import Price, PriceBook, PriceQuery
 from collectors.pricing.model import INCOMPLETE_RESOURCES, unpriced
+from collectors.pricing.replica_costs import PricedReplica
 
 UNKNOWN_NODE: Final = "unknown_node"
 NO_REQUESTS: Final = "no_requests"
 NO_PRICE_BOOK: Final = "no_price_book"
 
 NodeKey = tuple[str, str]  # (context, node name)
-
-
-@dataclass(frozen=True, slots=True)
-class ReplicaCost:
-    """What one pod costs per hour (or why it has no price), with the labels the cost is shown under."""
-
-    service_name: str
-    replica_id: str
-    cloud: str
-    region: str
-    spot: bool
-    price: Price
 
 
 def node_query(node: NodeRecord) -> PriceQuery:
@@ -75,7 +64,7 @@ def price_nodes(nodes: Iterable[NodeRecord], book: PriceBook | None) -> dict[Nod
 
 def price_replicas(
     pods: Iterable[PodRecord], nodes: Mapping[NodeKey, NodeRecord], node_prices: Mapping[NodeKey, Price]
-) -> tuple[ReplicaCost, ...]:
+) -> tuple[PricedReplica, ...]:
     """The hourly price of every pod that holds resources: the seam cost accrual builds on."""
     costs = []
     for pod in pods:
@@ -84,13 +73,20 @@ def price_replicas(
         key = (pod.context, pod.node_name)
         node = nodes.get(key)
         if node is None:
-            costs.append(ReplicaCost(pod.service_name, pod.replica_id, "", "", False, unpriced(UNKNOWN_NODE)))
+            missing = unpriced(UNKNOWN_NODE)
+            costs.append(PricedReplica(pod.service_name, pod.replica_id, SOURCE, "", "", False, missing))
             continue
         placement = node.placement
         price = _share_of(pod, node, node_prices[key])
         costs.append(
-            ReplicaCost(
-                pod.service_name, pod.replica_id, placement.cloud, placement.region, placement.spot, price
+            PricedReplica(
+                pod.service_name,
+                pod.replica_id,
+                SOURCE,
+                placement.cloud,
+                placement.region,
+                placement.spot,
+                price,
             )
         )
     return tuple(costs)

@@ -3,7 +3,7 @@
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from collectors.kubernetes.cost import NodeKey, ReplicaCost
+from collectors.kubernetes.cost import NodeKey
 from collectors.kubernetes.metrics import REPLICA_STATUSES, SOURCE
 from collectors.kubernetes.placement import NodePlacement
 from collectors.kubernetes.records import NodeRecord, PodRecord
@@ -61,27 +61,6 @@ def add_services(out: FamilyBuilder, pods: Iterable[PodRecord], nodes: Mapping[N
             out.add("skyserve_kubernetes_service_replicas", (service, status), counts[status])
     for (service, cloud, region, spot), count in sorted(by_cloud.items()):
         out.add("skyserve_replicas_by_cloud", (service, SOURCE, cloud, region, spot), count)
-
-
-def add_costs(out: FamilyBuilder, costs: Iterable[ReplicaCost]) -> None:
-    unpriced: Counter[tuple[str, str]] = Counter()
-    for cost in costs:
-        price = cost.price
-        if price.hourly is None:
-            unpriced[(cost.service_name, price.reason)] += 1
-            continue
-        labels = (
-            cost.service_name,
-            cost.replica_id,
-            SOURCE,
-            cost.cloud,
-            cost.region,
-            _flag(cost.spot),
-            price.source,
-        )
-        out.add("skyserve_replica_hourly_cost_dollars", labels, price.hourly)
-    for (service, reason), count in sorted(unpriced.items()):
-        out.add("skyserve_unpriced_replicas", (service, SOURCE, reason), count)
 
 
 def add_nodes(out: FamilyBuilder, nodes: Iterable[NodeRecord], prices: Mapping[NodeKey, Price]) -> int:

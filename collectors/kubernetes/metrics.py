@@ -8,6 +8,7 @@ drift. Cost and node families have the labels and help of the shared cost famili
 
 from typing import Final
 
+from collectors.pricing.replica_costs import REPLICA_COST_SPECS
 from collectors.skyserve.metrics import REPLICA_STATUSES, SKYSERVE_METRICS
 from exporter.metrics import MetricSpec, MetricTable
 
@@ -24,19 +25,7 @@ KUBERNETES_METRICS = MetricTable(
         SKYSERVE_METRICS.by_name("skyserve_replica_launched_timestamp_seconds"),
         SKYSERVE_METRICS.by_name("skyserve_replica_accelerators"),
         SKYSERVE_METRICS.by_name("skyserve_replicas_by_cloud"),
-        MetricSpec(
-            "skyserve_replica_hourly_cost_dollars",
-            "gauge",
-            "USD list price per hour of the resources the replica holds (list price, not the billed cost).",
-            ("service_name", "replica_id", "source", *_PRICED),
-        ),
-        MetricSpec(
-            "skyserve_unpriced_replicas",
-            "gauge",
-            "Replicas holding resources that could not be priced, by reason; they are missing from the "
-            "cost totals, never counted as free.",
-            ("service_name", "source", "reason"),
-        ),
+        *REPLICA_COST_SPECS,
         MetricSpec(
             "skyserve_kubernetes_service_replicas",
             "gauge",
