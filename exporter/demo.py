@@ -60,6 +60,8 @@ def demo_config(config: ExporterConfig, simulator: Simulator) -> ExporterConfig:
     collectors["skyserve"] = skyserve
     collectors.update(demo_baremetal(collectors, simulator))
     collectors.update(demo_kubernetes(collectors, simulator))
+    # Probe every simulated endpoint, replicas too, so the Endpoints dashboard fills at once.
+    collectors.setdefault("probes", {"interval": DEMO_INTERVAL, "discover": {"replicas": True}})
     pricing = dict(config.pricing or {})
     pricing["catalog_dir"] = str(demo_catalog_dir())
     pricing.setdefault("kubernetes", DEMO_KUBERNETES_PRICING)

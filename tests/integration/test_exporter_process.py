@@ -113,14 +113,24 @@ def test_demo_runs_the_same_code_path(tmp_path: Path) -> None:
     try:
         exporter.wait_ready()
         samples = exporter.samples()
-        assert select(samples, "skyserve_exporter_collector_up", collector="skyserve") == {
-            (("collector", "skyserve"),): 1
+        up = select(samples, "skyserve_exporter_collector_up")
+        assert {dict(labels)["collector"]: value for labels, value in up.items()} == {
+            "pricing": 1,
+            "skyserve": 1,
+            "kubernetes": 1,
+            "baremetal": 1,
+            "probes": 1,
         }
         assert len(select(samples, "skyserve_service_info")) == 2
         # The demo ships a catalog for every instance type it simulates: all costs are priced.
         assert select(samples, "skyserve_replica_hourly_cost_dollars")
         assert not select(samples, "skyserve_unpriced_replicas")
         assert select(samples, "skyserve_pricing_catalog_rows", cloud="aws")
+        for source in ("kubernetes", "baremetal"):
+            assert select(samples, "skyserve_replica_status", source=source), source
+        # Probes see what the other collectors discovered from their next round on.
+        probed = wait_for(lambda: select(exporter.samples(), "skyserve_probe_success"), 30, "probes")
+        assert {dict(labels)["kind"] for labels in probed} >= {"service", "replica", "node"}
         page = requests.get(exporter.url, timeout=5)
         assert page.status_code == 200 and "skyserve" in page.text
     finally:
