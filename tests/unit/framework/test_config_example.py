@@ -8,7 +8,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "config.example.yml"
 
 def test_the_shipped_example_config_is_valid() -> None:
     loaded = load_config(EXAMPLE, discover(), {})
-    assert [c.factory.name for c in loaded.collectors] == ["skyserve"]
+    assert [c.factory.name for c in loaded.collectors] == ["skyserve", "kubernetes", "baremetal", "probes"]
     assert loaded.pricing.kubernetes is not None
     assert loaded.pricing.kubernetes.accelerators == {"L4": 0.70}
     assert loaded.pricing.overrides[0].hourly == 55.04
