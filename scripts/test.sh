@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # prometheus-blackbox-exporter: the reference the probes are tested against.
-debian_packages=(prometheus prometheus-blackbox-exporter)
+# prometheus-alertmanager: amtool checks the shipped Alertmanager config.
+debian_packages=(prometheus prometheus-blackbox-exporter prometheus-alertmanager)
 missing=()
 for pkg in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
