@@ -19,7 +19,8 @@ from urllib3.exceptions import HTTPError
 from collectors.kubernetes.connection import Target, new_api_client
 from collectors.kubernetes.errors import GONE, api_error, parse_error, transport_error
 from collectors.kubernetes.slim import slim_node, slim_pod
-from exporter.errors import UpstreamAuthError, UpstreamTimeout, UpstreamUnavailable
+from exporter.deadline import Deadline
+from exporter.errors import UpstreamAuthError, UpstreamUnavailable
 
 # A continue token expires when etcd compacts (about 5 minutes); needing more than a few fresh
 # starts in one collection means the list cannot finish, and waiting longer will not help.
@@ -49,23 +50,6 @@ class ListQuery:
     namespaces: tuple[str, ...]  # empty: all namespaces
     selector: str
     page_size: int
-
-
-class Deadline:
-    """The collection's time budget; every request gets what is left of it as its timeout."""
-
-    def __init__(self, budget: float, monotonic: Callable[[], float]) -> None:
-        self._budget = budget
-        self._monotonic = monotonic
-        self._end = monotonic() + budget
-
-    def remaining(self) -> float:
-        left = self._end - self._monotonic()
-        if left <= 0:
-            raise UpstreamTimeout(
-                f"listing pods and nodes did not finish within the {self._budget:g}s timeout"
-            )
-        return left
 
 
 class _ContinueExpired(Exception):
@@ -104,7 +88,7 @@ class KubernetesClient:
         return tuple(target.context for target in self._targets)
 
     def fetch(self) -> FetchResult:
-        deadline = Deadline(self._timeout, self._monotonic)
+        deadline = Deadline(self._timeout, self._monotonic, "listing pods and nodes")
         counts = _Counts()
         listings = tuple(self._list_cluster(target, deadline, counts) for target in self._targets)
         return FetchResult(listings=listings, pages=counts.pages, restarts=counts.restarts)

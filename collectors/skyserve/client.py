@@ -26,6 +26,7 @@ from collectors.skyserve.wire import (
     decode_payload,
     decode_services,
 )
+from exporter.deadline import Deadline
 from exporter.errors import (
     CollectorError,
     UpstreamAuthError,
@@ -44,21 +45,6 @@ class FetchResult:
 
     services: tuple[Any, ...]
     upstream: Mapping[str, str]
-
-
-class Deadline:
-    """The collection's time budget; every request gets what is left of it as its timeout."""
-
-    def __init__(self, budget: float, monotonic: Callable[[], float]) -> None:
-        self._budget = budget
-        self._monotonic = monotonic
-        self._end = monotonic() + budget
-
-    def remaining(self) -> float:
-        left = self._end - self._monotonic()
-        if left <= 0:
-            raise UpstreamTimeout(f"serve status did not complete within the {self._budget:g}s timeout")
-        return left
 
 
 class SkyServeClient:
@@ -86,7 +72,7 @@ class SkyServeClient:
         return self._connection.base_url
 
     def fetch(self) -> FetchResult:
-        deadline = Deadline(self._timeout, self._monotonic)
+        deadline = Deadline(self._timeout, self._monotonic, "serve status")
         headers = self._headers()
         upstream = self._health(deadline, headers)
         request_id = self._submit(deadline, headers)
