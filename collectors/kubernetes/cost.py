@@ -21,12 +21,11 @@ from typing import Final
 from collectors.kubernetes.metrics import SOURCE
 from collectors.kubernetes.records import NodeRecord, PodRecord
 from collectors.pricing import Price, PriceBook, PriceQuery
-from collectors.pricing.model import INCOMPLETE_RESOURCES, unpriced
+from collectors.pricing.model import INCOMPLETE_RESOURCES, NO_PRICE_BOOK, unpriced
 from collectors.pricing.replica_costs import PricedReplica
 
 UNKNOWN_NODE: Final = "unknown_node"
 NO_REQUESTS: Final = "no_requests"
-NO_PRICE_BOOK: Final = "no_price_book"
 
 NodeKey = tuple[str, str]  # (context, node name)
 

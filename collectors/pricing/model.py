@@ -20,6 +20,7 @@ NO_PRICE: Final = "no_price"  # the on-demand price cell is empty
 NO_SPOT_PRICE: Final = "no_spot_price"  # the spot price cell is empty
 NO_KUBERNETES_PRICING: Final = "no_kubernetes_pricing"  # Kubernetes/SSH without kubernetes.pricing
 NO_FIXED_PRICE: Final = "no_fixed_price"  # a bare-metal node with neither hourly nor monthly cost
+NO_PRICE_BOOK: Final = "no_price_book"  # the collector was given no price book at all
 
 HOURS_PER_MONTH: Final = 730.0  # the convention cloud providers use for monthly list prices
 

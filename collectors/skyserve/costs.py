@@ -10,7 +10,7 @@ is worse than showing its price.
 from collections.abc import Iterable, Iterator
 
 from collectors.pricing import PriceBook, PriceQuery
-from collectors.pricing.model import unpriced
+from collectors.pricing.model import NO_PRICE_BOOK, unpriced
 from collectors.pricing.replica_costs import PricedReplica
 from collectors.skyserve.metrics import SOURCE
 from collectors.skyserve.records import ReplicaRecord
@@ -18,7 +18,6 @@ from collectors.skyserve.records import ReplicaRecord
 RESOURCE_HOLDING_STATUSES = frozenset(
     {"PROVISIONING", "STARTING", "READY", "NOT_READY", "SHUTTING_DOWN", "FAILED_CLEANUP", "UNKNOWN"}
 )
-NO_PRICE_BOOK = "no_price_book"
 
 
 def price_query(replica: ReplicaRecord) -> PriceQuery:

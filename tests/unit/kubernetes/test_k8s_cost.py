@@ -7,7 +7,6 @@ from k8s_fixtures import gke_node, node, pod, price_book
 
 from collectors.kubernetes.client import ContextListing
 from collectors.kubernetes.cost import (
-    NO_PRICE_BOOK,
     NO_REQUESTS,
     UNKNOWN_NODE,
     node_query,
@@ -25,7 +24,7 @@ from collectors.kubernetes.records import (
     parse_pod,
 )
 from collectors.pricing import PriceBook, PriceQuery
-from collectors.pricing.model import INCOMPLETE_RESOURCES
+from collectors.pricing.model import INCOMPLETE_RESOURCES, NO_PRICE_BOOK
 
 RULES = PodRules("app.kubernetes.io/name", include_skypilot=False)
 
