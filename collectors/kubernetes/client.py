@@ -18,6 +18,7 @@ from urllib3.exceptions import HTTPError
 
 from collectors.kubernetes.connection import Target, new_api_client
 from collectors.kubernetes.errors import GONE, api_error, parse_error, transport_error
+from collectors.kubernetes.listing import ContextListing, FetchResult, ListQuery
 from collectors.kubernetes.slim import slim_node, slim_pod
 from exporter.deadline import Deadline
 from exporter.errors import UpstreamAuthError, UpstreamUnavailable
@@ -27,29 +28,6 @@ from exporter.errors import UpstreamAuthError, UpstreamUnavailable
 MAX_LIST_RESTARTS: Final = 3
 
 ClientFactory = Callable[[Target, Mapping[str, str]], ApiClient]
-
-
-@dataclass(frozen=True)
-class ContextListing:
-    """One cluster's selected pods, and the nodes they are scheduled on (both slimmed, unvalidated)."""
-
-    context: str
-    pods: tuple[Any, ...]
-    nodes: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    listings: tuple[ContextListing, ...]
-    pages: int  # list requests made, restarts included
-    restarts: int  # lists started again after a 410
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    namespaces: tuple[str, ...]  # empty: all namespaces
-    selector: str
-    page_size: int
 
 
 class _ContinueExpired(Exception):

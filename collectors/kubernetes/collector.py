@@ -19,19 +19,21 @@ The full list is ``metrics.KUBERNETES_METRICS``; the status mapping is in ``stat
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from collectors.kubernetes import families, status
-from collectors.kubernetes.client import FetchResult, KubernetesClient, ListQuery
 from collectors.kubernetes.config import KubernetesConfig
-from collectors.kubernetes.connection import resolve_targets
 from collectors.kubernetes.cost import price_nodes, price_replicas
+from collectors.kubernetes.listing import FetchResult, ListQuery
 from collectors.kubernetes.metrics import KUBERNETES_METRICS, SOURCE
 from collectors.kubernetes.records import DUPLICATE_NODE, Cluster, PodRecord, PodRules, parse_cluster
 from collectors.pricing import PriceBook
 from collectors.pricing.replica_costs import ReplicaCosts
 from exporter.collector import Build, CollectorConfig, CollectorContext, ServiceSummary
 from exporter.metrics import FamilyBuilder, MetricTable, SampleReuse
+
+if TYPE_CHECKING:
+    from collectors.kubernetes.client import KubernetesClient
 
 
 class KubernetesCollector:
@@ -43,7 +45,7 @@ class KubernetesCollector:
 
     def __init__(
         self,
-        client: KubernetesClient,
+        client: "KubernetesClient",
         rules: PodRules,
         prices: PriceBook | None,
         *,
@@ -63,6 +65,10 @@ class KubernetesCollector:
     def from_config(cls, config: Any, context: CollectorContext) -> "KubernetesCollector":
         """A collector for the section; ValueError naming the key when the kubeconfig is unusable."""
         settings = config if isinstance(config, KubernetesConfig) else KubernetesConfig.model_validate(config)
+        # The kubernetes package is imported only by an exporter that reads a cluster (~25 MB).
+        from collectors.kubernetes.client import KubernetesClient  # noqa: PLC0415
+        from collectors.kubernetes.connection import resolve_targets  # noqa: PLC0415
+
         targets = resolve_targets(settings, context.environ)
         query = ListQuery(settings.namespaces, settings.effective_selector, settings.page_size)
         client = KubernetesClient(targets, query, settings.timeout, context.environ)

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any, Final, TypeGuard
 
 from collectors.kubernetes.accelerators import node_accelerator
-from collectors.kubernetes.client import ContextListing
 from collectors.kubernetes.config import SKYPILOT_CLUSTER_LABEL
 from collectors.kubernetes.identity import VERSION_LABEL, service_name
+from collectors.kubernetes.listing import ContextListing
 from collectors.kubernetes.placement import NodePlacement, node_placement
 from collectors.kubernetes.resources import Amounts, node_amounts, pod_requests
 from collectors.kubernetes.status import pod_status

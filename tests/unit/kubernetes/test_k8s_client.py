@@ -13,9 +13,10 @@ from kubernetes.client import ApiClient
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
-from collectors.kubernetes.client import MAX_LIST_RESTARTS, KubernetesClient, ListQuery
+from collectors.kubernetes.client import MAX_LIST_RESTARTS, KubernetesClient
 from collectors.kubernetes.config import KubernetesConfig
 from collectors.kubernetes.connection import Target, new_api_client, resolve_targets
+from collectors.kubernetes.listing import ListQuery
 from exporter.errors import (
     CollectorError,
     ErrorKind,

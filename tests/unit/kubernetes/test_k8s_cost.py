@@ -5,7 +5,6 @@ from collections.abc import Sequence
 import pytest
 from k8s_fixtures import gke_node, node, pod, price_book
 
-from collectors.kubernetes.client import ContextListing
 from collectors.kubernetes.cost import (
     NO_REQUESTS,
     UNKNOWN_NODE,
@@ -14,6 +13,7 @@ from collectors.kubernetes.cost import (
     price_replicas,
     share,
 )
+from collectors.kubernetes.listing import ContextListing
 from collectors.kubernetes.records import (
     Cluster,
     NodeRecord,

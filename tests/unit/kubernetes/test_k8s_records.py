@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from k8s_fixtures import CREATED_AT, gke_node, node, pod
 
-from collectors.kubernetes.client import ContextListing
+from collectors.kubernetes.listing import ContextListing
 from collectors.kubernetes.records import (
     DUPLICATE_POD,
     INVALID_NODE,
