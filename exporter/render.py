@@ -180,7 +180,10 @@ class Rendered:
         encoded = self._encoded.get((fmt, gzipped))
         if encoded is None:
             if gzipped:
-                encoded = [family.gzipped() for family in self._families_locked(fmt, False)]
+                # The plain bytes are kept only if someone asked for them: at 10k replicas they
+                # are ten times the size of the gzipped ones that Prometheus actually fetches.
+                plain = self._encoded.get((fmt, False)) or self._lines.encode(fmt, self._families)
+                encoded = [family.gzipped() for family in plain]
             else:
                 encoded = self._lines.encode(fmt, self._families)
             self._encoded[(fmt, gzipped)] = encoded

@@ -42,7 +42,7 @@ def test_the_run_renders_the_encodings_scrapers_asked_for_lately() -> None:
     demand.note(Format.TEXT, False)
     snapshot = run_once(FakeCollector([{"llama": 3}]), clock, LOG, [(Format.TEXT, True)])
     assert snapshot.rendered is not None
-    assert set(snapshot.rendered._encoded) == {(Format.TEXT, False), (Format.TEXT, True)}  # gzip needs plain
+    assert set(snapshot.rendered._encoded) == {(Format.TEXT, True)}  # plain bytes not kept unasked
 
 
 @pytest.mark.parametrize(
