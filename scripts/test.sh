@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 # prometheus-blackbox-exporter: the reference the probes are tested against.
 # prometheus-alertmanager: amtool checks the shipped Alertmanager config.
-debian_packages=(prometheus prometheus-blackbox-exporter prometheus-alertmanager)
+# podman, runc, debootstrap: the container image test (tests/integration/test_container_image.py).
+debian_packages=(prometheus prometheus-blackbox-exporter prometheus-alertmanager podman runc debootstrap)
 missing=()
 for pkg in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -31,5 +32,5 @@ fi
 .venv/bin/python -m pip install -q -e '.[test]'
 
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
-echo "== mypy"; .venv/bin/mypy exporter collectors tests benchmarks
+echo "== mypy"; .venv/bin/mypy exporter collectors tests benchmarks scripts
 echo "== pytest"; .venv/bin/pytest "$@"
