@@ -8,9 +8,9 @@ from baremetal_helpers import context, render, samples, value
 
 from collectors.baremetal.collector import BareMetalCollector
 from collectors.baremetal.config import BareMetalConfig
-from collectors.skyserve.collector import SkyServeCollector
 from exporter.config import ExporterConfig, validate_config
 from exporter.demo import DEMO_BAREMETAL_NODES, demo_baremetal, demo_config
+from exporter.registry import discover
 from exporter.simulator import Simulator
 from exporter.simulator.baremetal import BareMetalFleet
 
@@ -61,8 +61,7 @@ def test_the_demo_points_the_collector_at_the_simulated_inventory() -> None:
         config = demo_config(raw, sim)
         section = config.collectors["baremetal"]
         assert section == {"inventory": str(sim.baremetal_inventory_path), "timeout": "3s"}
-        factories = {"skyserve": SkyServeCollector, "baremetal": BareMetalCollector}
-        loaded = validate_config(config, factories)  # type: ignore[arg-type]
+        loaded = validate_config(config, discover())
         enabled = {item.factory.name: item.config for item in loaded.collectors}
         assert isinstance(enabled["baremetal"], BareMetalConfig)
         assert BareMetalCollector.from_config(enabled["baremetal"], context(logging.getLogger("demo")))
