@@ -83,7 +83,7 @@ def _run_with(args: argparse.Namespace, logger: logging.Logger, simulator: Simul
     if args.config_check:
         print(f"config OK: collectors {', '.join(c.name for c in collectors)}")
         return 0
-    if len(collectors) == 1:
+    if all(collector.name == PricingCollector.name for collector in collectors):
         logger.warning("no collector enabled: set SKYPILOT_API_SERVER_ENDPOINT or pass --config or --demo")
     if args.once:
         return _collect_once(collectors, store, context)
