@@ -118,6 +118,7 @@ class SkyServeClient:
             params = {"request_id": request_id}
             response = self._request("GET", "/api/get", deadline, headers, params=params)
             payload = self._result_payload(response)
+            del response  # its 5 MB body is not needed while the services are parsed
             if payload.status not in UNFINISHED:
                 return _services(payload)
             # The server long-polls until the request finishes, so this is a fallback for servers

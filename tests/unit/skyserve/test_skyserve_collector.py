@@ -7,7 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from skyserve_fixtures import ENDPOINT, context, load, recorded_services, render, samples, value
 
 from collectors.skyserve.client import FetchResult
-from collectors.skyserve.collector import SkyServeCollector
+from collectors.skyserve.collector import Polled, SkyServeCollector
 from collectors.skyserve.config import SkyServeConfig
 from collectors.skyserve.metrics import REPLICA_STATUSES, SERVICE_STATUSES, SKYSERVE_METRICS
 from exporter.collector import Collector, Endpoint, ServiceSummary
@@ -22,10 +22,9 @@ def _collector() -> SkyServeCollector:
     return collector
 
 
-def _raw(services: list[Any] | None = None) -> FetchResult:
-    return FetchResult(
-        services=tuple(recorded_services() if services is None else services), upstream=UPSTREAM
-    )
+def _raw(services: list[Any] | None = None) -> Polled:
+    chosen = tuple(recorded_services() if services is None else services)
+    return Polled.decode(FetchResult(services=chosen, upstream=UPSTREAM))
 
 
 def _service(name: str, status: str = "READY", replicas: list[Any] | None = None) -> dict[str, Any]:
@@ -249,7 +248,7 @@ def test_bare_host_port_endpoints_get_a_scheme() -> None:
 
 
 def test_empty_fleet_still_declares_every_family() -> None:
-    build = _collector().build(FetchResult(services=(), upstream={}), NOW)
+    build = _collector().build(Polled.decode(FetchResult(services=(), upstream={})), NOW)
     assert [family.name for family in build.families] == [
         spec.name.removesuffix("_total") for spec in SKYSERVE_METRICS
     ]

@@ -8,7 +8,7 @@ from skyserve_fixtures import ENDPOINT, context, render, samples
 
 from collectors.pricing import PriceBook, PricingConfig
 from collectors.skyserve.client import FetchResult
-from collectors.skyserve.collector import SkyServeCollector
+from collectors.skyserve.collector import Polled, SkyServeCollector
 from exporter.demo import demo_catalog_dir
 
 NOW = 1_795_830_000.0
@@ -42,13 +42,12 @@ def replica(replica_id: int, status: str, spot: bool = True, instance: str = "g6
     }
 
 
-def fleet(*replicas: dict[str, Any]) -> FetchResult:
-    return FetchResult(
-        services=({"name": "svc", "status": "READY", "replica_info": list(replicas)},), upstream={}
-    )
+def fleet(*replicas: dict[str, Any]) -> Polled:
+    service = {"name": "svc", "status": "READY", "replica_info": list(replicas)}
+    return Polled.decode(FetchResult(services=(service,), upstream={}))
 
 
-def cost_samples(made: SkyServeCollector, raw: FetchResult, now: float = NOW) -> dict[Any, float]:
+def cost_samples(made: SkyServeCollector, raw: Polled, now: float = NOW) -> dict[Any, float]:
     parsed = samples(render(made.build(raw, now).families))
     return {k: v for k, v in parsed.items() if "cost" in k[0] or "unpriced" in k[0]}
 
