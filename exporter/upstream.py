@@ -1,0 +1,114 @@
+"""Reading an upstream's answer defensively: bounded in total time and in size, decoded safely.
+
+``requests`` bounds each socket read, not the whole answer: a server that trickles a byte a second
+never trips a read timeout. So bodies are read in pieces, each piece as soon as it arrives, with the
+caller's deadline checked between pieces and the size counted against a cap. JSON that nests
+deeper than the decoder can follow, or that is not valid UTF-8, is a ``parse`` failure with a
+one-line message, not a crash with a traceback.
+"""
+
+import json
+import re
+from typing import Annotated, Any
+
+import requests
+from pydantic import BeforeValidator, PlainSerializer
+
+from exporter.deadline import Deadline
+from exporter.errors import UpstreamParseError, UpstreamTimeout, UpstreamUnavailable
+
+_CHUNK_BYTES = 256 * 1024
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
+# Fits the SkyServe answer for 200,000 replicas with room to spare (docs/performance.md).
+DEFAULT_BODY_SIZE_LIMIT = 256 * 2**20
+
+
+def parse_size(value: object) -> int:
+    """Bytes for a size such as ``256MiB``, ``10MB`` or a bare byte count; ValueError with the reason."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a size such as '64MiB', got {value!r}")
+    if isinstance(value, int):
+        size = value
+    elif isinstance(value, str):
+        match = _SIZE.fullmatch(value.strip().lower())
+        if match is None or match.group(2) not in _UNITS:
+            raise ValueError(f"invalid size {value!r}: use a number and a unit (KB, MB, GB, KiB, MiB, GiB)")
+        size = int(float(match.group(1)) * _UNITS[match.group(2)])
+    else:
+        raise ValueError(f"expected a size such as '64MiB', got {type(value).__name__}")
+    if size <= 0:
+        raise ValueError(f"size must be positive, got {value!r}")
+    return size
+
+
+def format_size(size: int) -> str:
+    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return f"{size}B"
+
+
+ByteSize = Annotated[int, BeforeValidator(parse_size), PlainSerializer(format_size)]
+"""A config field holding bytes, written in the file as ``64MiB`` or ``10MB``."""
+
+
+def read_body(response: requests.Response, deadline: Deadline, limit: int, what: str) -> bytes:
+    """The whole body of a response requested with ``stream=True``, within ``deadline`` and ``limit``.
+
+    Raises UpstreamTimeout when the deadline passes mid-body, UpstreamParseError past ``limit``
+    (after decoding any Content-Encoding, so a compressed bomb is caught too) and
+    UpstreamUnavailable when the connection breaks. The response is closed in every case.
+    """
+    try:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit and "Content-Encoding" not in response.headers:
+            raise _too_large(what, limit)
+        pieces: list[bytes] = []
+        size = 0
+        while True:
+            deadline.remaining()
+            piece = response.raw.read1(_CHUNK_BYTES, decode_content=True)
+            if not piece:
+                break
+            size += len(piece)
+            if size > limit:
+                raise _too_large(what, limit)
+            pieces.append(piece)
+        return b"".join(pieces)
+    except UpstreamTimeout:
+        raise UpstreamTimeout(f"{what}: the answer did not arrive in full within the timeout") from None
+    except (requests.RequestException, OSError, ValueError) as exc:
+        # urllib3's protocol and decode errors derive from these; none carries anything secret,
+        # but the type name is all a reader needs.
+        raise UpstreamUnavailable(f"{what}: the answer broke off ({type(exc).__name__})") from None
+    finally:
+        response.close()
+
+
+def _too_large(what: str, limit: int) -> UpstreamParseError:
+    return UpstreamParseError(f"{what}: the answer is larger than body_size_limit ({format_size(limit)})")
+
+
+def loads_json(data: bytes | str, what: str) -> Any:
+    """JSON decoded, or UpstreamParseError naming what was wrong: bad syntax, bad UTF-8, too deep."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise UpstreamParseError(f"{what}: JSON nested too deeply to decode") from None
+    except UnicodeDecodeError:
+        raise UpstreamParseError(f"{what}: the answer is not valid UTF-8") from None
+    except ValueError as exc:
+        # JSONDecodeError's message is position and reason only; it never quotes the document.
+        raise UpstreamParseError(f"{what}: not valid JSON ({exc})") from None
+
+
+def encodable(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8: JSON lets a lone surrogate (``\\ud800``) through."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
