@@ -8,14 +8,15 @@ runner does that, in one place.
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
 import requests
 from prometheus_client.core import Metric
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from exporter.durations import Duration
 from exporter.metrics import MetricTable
+from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, ByteSize
 
 if TYPE_CHECKING:
     # Only for the annotation: the price book's config builds on this module.
@@ -31,12 +32,27 @@ class StrictModel(BaseModel):
 
 
 class CollectorConfig(StrictModel):
-    """Keys every collector section accepts; a collector's own model adds its keys."""
+    """Keys every collector section accepts; a collector's own model adds its keys.
+
+    ``body_size_limit`` caps each upstream answer (after decompression), as Prometheus's scrape
+    config of the same name does.
+    """
 
     enabled: bool = True
     interval: Duration = 30.0
     timeout: Duration = 20.0
     stale_after: Duration | None = None  # default: 3 x interval
+    body_size_limit: ByteSize = DEFAULT_BODY_SIZE_LIMIT
+
+    @model_validator(mode="after")
+    def _timeout_within_interval(self) -> Self:
+        # As in Prometheus's scrape config: a run that may outlast its interval would overlap
+        # the next one. Left unset, the timeout shrinks to fit a short interval.
+        if "timeout" not in self.model_fields_set:
+            object.__setattr__(self, "timeout", min(self.timeout, self.interval))
+        elif self.timeout > self.interval:
+            raise ValueError(f"timeout ({self.timeout:g}s) must not exceed interval ({self.interval:g}s)")
+        return self
 
     @property
     def stale_after_seconds(self) -> float:
