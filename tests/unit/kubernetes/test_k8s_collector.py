@@ -54,7 +54,8 @@ def build(sim: Simulator, book: PriceBook) -> Build:
 def test_it_is_a_collector(sim: Simulator) -> None:
     kube = collector(_section(sim, interval="15s"))
     assert isinstance(kube, Collector)
-    assert (kube.name, kube.interval, kube.timeout) == ("kubernetes", 15.0, 15.0)  # an unset timeout fits the interval
+    # An unset timeout shrinks to fit the interval.
+    assert (kube.name, kube.interval, kube.timeout) == ("kubernetes", 15.0, 15.0)
     assert KubernetesCollector.config_model is KubernetesConfig
 
 
