@@ -190,13 +190,16 @@ def bench_size(replicas: int, scrapes: int, concurrency: int) -> dict[str, objec
             body_file = Path(tmp) / "body.txt"
             body_file.write_bytes(body)
             results["static"] = _bench_child(["static", "--body", str(body_file)], scrapes, concurrency)
-            # Uncompressed text (what curl gets), through waitress with our buffer and with its default.
+            static = ["static", "--body", str(body_file)]
+            # The same bytes from waitress, the server the exporter used before it owned its connections.
+            waitress = [*static, "--server", "waitress"]
+            results["static_waitress"] = _bench_child(waitress, scrapes, concurrency)
+            # Uncompressed text (what curl gets), through both servers.
             plain = {"Accept": "text/plain", "Accept-Encoding": "identity"}
             few = max(5, scrapes // 5)
-            static = ["static", "--body", str(body_file)]
             results["plain_ours"] = _bench_child(static, few, concurrency, plain)
-            results["plain_spill"] = _bench_child(
-                [*static, "--waitress-default-outbuf"], few, concurrency, plain
+            results["plain_waitress"] = _bench_child(
+                [*static, "--server", "waitress"], few, concurrency, plain
             )
             naive_scrapes = max(5, scrapes // 20)
             results["naive"] = _bench_child(["naive", "--endpoint", sim.url], naive_scrapes, concurrency)
@@ -221,7 +224,7 @@ def report(results: list[dict[str, object]]) -> str:
         "|---:|---|---:|---:|---:|---:|",
     ]
     for r in results:
-        for kind in ("exporter", "static", "naive", "plain_ours", "plain_spill"):
+        for kind in ("exporter", "static", "static_waitress", "naive", "plain_ours", "plain_waitress"):
             lat = r[kind]
             assert isinstance(lat, Latency)
             cells = (r["replicas"], kind, f"{lat.p50_ms:.1f}", f"{lat.p99_ms:.1f}", f"{lat.per_second:.1f}")

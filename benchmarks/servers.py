@@ -1,4 +1,5 @@
-"""Comparison servers for benchmarks/scrape.py, run as child processes under the same waitress.
+"""Comparison servers for benchmarks/scrape.py, run as child processes under the exporter's server
+(or, with ``--server waitress``, under waitress, the server the exporter used before).
 
 ``static``: the exporter's own bytes served as a constant (the floor for serving that many bytes).
 ``naive``: the usual design, building families and calling ``generate_latest`` on every scrape
@@ -18,7 +19,7 @@ from collectors.skyserve.config import SkyServeConfig
 from exporter.collector import CollectorContext
 from exporter.logs import setup_logging
 from exporter.render import Format, accepts_gzip, compress, encode_families
-from exporter.server import WAITRESS_DEFAULT_OUTBUF_OVERFLOW, make_server, serve_until_signalled
+from exporter.server import HTTPServer
 
 
 def static_app(body: bytes) -> Flask:
@@ -63,15 +64,26 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--body", type=Path, help="static: the bytes to serve")
     parser.add_argument("--endpoint", help="naive: the simulated SkyPilot API server")
-    parser.add_argument("--waitress-default-outbuf", action="store_true", help="spill over 1 MiB to a file")
+    parser.add_argument("--server", choices=["exporter", "waitress"], default="exporter")
     args = parser.parse_args()
     app = static_app(args.body.read_bytes()) if args.kind == "static" else naive_app(args.endpoint)
-    overflow = WAITRESS_DEFAULT_OUTBUF_OVERFLOW if args.waitress_default_outbuf else None
-    address = f"127.0.0.1:{args.port}"
-    server = make_server(app, address, overflow) if overflow else make_server(app, address)
-    print("ready", flush=True)
-    serve_until_signalled(server, setup_logging("warning", "logfmt"))
+    logger = setup_logging("warning", "logfmt")
+    if args.server == "waitress":
+        serve_with_waitress(app, args.port)
+    else:
+        server = HTTPServer(app, f"127.0.0.1:{args.port}", logger)
+        print("ready", flush=True)
+        server.serve_until_signalled()
     sys.exit(0)
+
+
+def serve_with_waitress(app: Flask, port: int) -> None:
+    """The exporter's server before it owned its connections: 32 threads, responses kept in memory."""
+    from waitress.server import create_server  # noqa: PLC0415 - only this comparison needs it
+
+    server = create_server(app, host="127.0.0.1", port=port, threads=32, outbuf_overflow=256 << 20)
+    print("ready", flush=True)
+    server.run()  # until SIGTERM ends the process
 
 
 if __name__ == "__main__":

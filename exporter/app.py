@@ -21,7 +21,8 @@ class ProbeHandler(Protocol):
 def create_app(
     store: SnapshotStore, demand: EncodingDemand, clock: Clock, prober: ProbeHandler | None = None
 ) -> Flask:
-    app = Flask("skyserve_exporter")
+    # No static folder: the exporter serves its own routes and nothing from the working directory.
+    app = Flask("skyserve_exporter", static_folder=None)
     scrapes = ScrapeCache(store)
 
     @app.get("/metrics")

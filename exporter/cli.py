@@ -24,9 +24,9 @@ from exporter.exposition import scrape_body
 from exporter.logs import setup_logging
 from exporter.registry import discover
 from exporter.render import EncodingDemand, Format
-from exporter.runner import run_once
+from exporter.runner import DeadlineRunner
 from exporter.scheduler import make_scheduler
-from exporter.server import ListenAddressError, make_server, serve_until_signalled
+from exporter.server import HTTPServer, ListenAddressError
 from exporter.simulator import Simulator
 from exporter.snapshot import SnapshotStore
 
@@ -137,7 +137,9 @@ def _demo_options(args: argparse.Namespace) -> DemoOptions:
 
 def _collect_once(collectors: Sequence[Collector], store: SnapshotStore, context: CollectorContext) -> int:
     for collector in collectors:
-        store.put(run_once(collector, context.clock, context.logger))
+        snapshot = DeadlineRunner(collector, context.clock, context.logger).run()
+        assert snapshot is not None  # a new runner has no stuck run to wait for
+        store.put(snapshot)
     views = store.view(context.clock())
     sys.stdout.buffer.write(b"".join(scrape_body(views, Format.TEXT, gzipped=False)))
     sys.stdout.flush()
@@ -151,7 +153,7 @@ def _serve(
     try:
         demand = EncodingDemand(context.clock)
         app = create_app(store, demand, context.clock, prober=probe_handler(collectors))
-        server = make_server(app, listen)
+        server = HTTPServer(app, listen, logger)
     except (ListenAddressError, OSError) as exc:
         logger.error("cannot listen", extra={"address": listen, "error": str(exc)})
         return EXIT_CONFIG
@@ -159,13 +161,12 @@ def _serve(
     scheduler.start()
     logger.info(
         "listening",
-        extra={"address": listen, "port": getattr(server, "effective_port", None), "version": __version__},
+        extra={"address": listen, "port": server.port, "version": __version__},
     )
     try:
-        serve_until_signalled(server, logger)
+        server.serve_until_signalled()
     finally:
         scheduler.shutdown(wait=False)
-        server.close()
     logger.info("stopped")
     return 0
 

@@ -55,7 +55,7 @@ def setup_logging(level: str, fmt: str) -> logging.Logger:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # APScheduler and waitress narrate every job and connection at INFO; keep their warnings only.
-    for noisy in ("apscheduler", "waitress.queue", "werkzeug"):
+    # APScheduler narrates every job at INFO; keep its warnings only.
+    for noisy in ("apscheduler", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return logging.getLogger("skyserve_exporter")

@@ -1,9 +1,18 @@
-"""Runs a collector once: the one place where failures are caught, timed and classified."""
+"""Runs collectors: the one place where failures are caught, timed, classified and cut off.
+
+``run_once`` is one collection, start to end. ``DeadlineRunner`` runs it in a thread of its own
+under the collector's ``timeout``: at the deadline the run is stored as a ``timeout`` failure
+whatever the collector is doing. Python cannot kill that thread, so the collector is not started
+again until it returns; the runs skipped meanwhile are counted, and the episode is logged once
+when it begins and once when it ends.
+"""
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pydantic
 import requests
@@ -58,6 +67,76 @@ def run_once(
     )
 
 
+@dataclass
+class _Run:
+    thread: threading.Thread
+    started: float  # monotonic
+    result: Snapshot | None = None
+
+
+class DeadlineRunner:
+    """Runs one collector's collections, each in its own thread, each cut off at the timeout."""
+
+    def __init__(self, collector: Collector, clock: Clock, logger: logging.Logger) -> None:
+        self._collector = collector
+        self._clock = clock
+        self._logger = logger
+        self._stuck: _Run | None = None  # a run that outlived its deadline and has not returned
+
+    @property
+    def name(self) -> str:
+        return self._collector.name
+
+    def run(
+        self, encodings: Sequence[Encoding] = ((Format.TEXT, False),), lines: LineCache | None = None
+    ) -> Snapshot | None:
+        """The run's snapshot; None when it was skipped because the last one is still stuck."""
+        if self._still_stuck():
+            return None
+        name = self._collector.name
+        started_at = self._clock()
+
+        def collect() -> None:
+            run.result = run_once(self._collector, self._clock, self._logger, encodings, lines)
+
+        run = _Run(threading.Thread(target=collect, name=f"collect-{name}", daemon=True), time.monotonic())
+        run.thread.start()
+        timeout = self._collector.timeout
+        run.thread.join(timeout)
+        if run.result is not None:
+            return run.result
+        self._stuck = run
+        message = f"the run did not finish within its {timeout:g}s timeout"
+        self._logger.warning(
+            "collection failed; runs are skipped until the stuck one returns",
+            extra={"collector": name, "reason": ErrorKind.TIMEOUT.value, "error": message},
+        )
+        return Snapshot(
+            collector=name,
+            ok=False,
+            started_at=started_at,
+            duration=time.monotonic() - run.started,
+            error_kind=ErrorKind.TIMEOUT,
+            error=message,
+        )
+
+    def _still_stuck(self) -> bool:
+        stuck = self._stuck
+        if stuck is None:
+            return False
+        if stuck.thread.is_alive():
+            return True
+        self._stuck = None
+        self._logger.info(
+            "stuck collection returned; runs resume",
+            extra={
+                "collector": self._collector.name,
+                "after_seconds": round(time.monotonic() - stuck.started, 1),
+            },
+        )
+        return False
+
+
 def classify(exc: BaseException) -> ErrorKind:
     if isinstance(exc, CollectorError):
         return exc.kind
@@ -65,7 +144,8 @@ def classify(exc: BaseException) -> ErrorKind:
         return ErrorKind.TIMEOUT
     if isinstance(exc, requests.ConnectionError | ConnectionError):
         return ErrorKind.UNAVAILABLE
-    if isinstance(exc, json.JSONDecodeError | pydantic.ValidationError | UnicodeDecodeError):
+    # Upstream data too deep to walk, or with strings that cannot be encoded, is garbage in.
+    if isinstance(exc, json.JSONDecodeError | pydantic.ValidationError | UnicodeError | RecursionError):
         return ErrorKind.PARSE
     return ErrorKind.OTHER
 

@@ -11,7 +11,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from exporter.collector import Clock, Collector
 from exporter.render import EncodingDemand, LineCache
-from exporter.runner import run_once
+from exporter.runner import DeadlineRunner
 from exporter.snapshot import SnapshotStore
 
 # Jitter spreads collectors that share an interval, so their upstream calls do not line up.
@@ -31,7 +31,7 @@ def make_scheduler(
     )
     for collector in collectors:
         scheduler.add_job(
-            CollectorJob(collector, store, demand, LineCache(), clock, logger),
+            CollectorJob(DeadlineRunner(collector, clock, logger), store, demand, LineCache(), logger),
             trigger=IntervalTrigger(
                 seconds=collector.interval, jitter=min(_MAX_JITTER_SECONDS, collector.interval / 10)
             ),
@@ -47,20 +47,22 @@ def make_scheduler(
 
 @dataclass(frozen=True)
 class CollectorJob:
-    """One scheduled run: collect, then swap the snapshot into the store."""
+    """One scheduled run: collect under the deadline, then swap the snapshot into the store."""
 
-    collector: Collector
+    runner: DeadlineRunner
     store: SnapshotStore
     demand: EncodingDemand
     lines: LineCache  # this collector's encoded lines from its previous run
-    clock: Clock
     logger: logging.Logger
 
     def __call__(self) -> None:
-        snapshot = run_once(self.collector, self.clock, self.logger, self.demand.wanted(), self.lines)
+        snapshot = self.runner.run(self.demand.wanted(), self.lines)
+        if snapshot is None:
+            self.store.skip_run(self.runner.name)
+            return
         self.store.put(snapshot)
         if snapshot.ok:
             self.logger.debug(
                 "collection done",
-                extra={"collector": self.collector.name, "duration_seconds": snapshot.duration},
+                extra={"collector": self.runner.name, "duration_seconds": snapshot.duration},
             )

@@ -49,6 +49,12 @@ SELF_METRICS = MetricTable(
             ("collector", "reason"),
         ),
         MetricSpec(
+            "skyserve_exporter_collector_runs_skipped_total",
+            "counter",
+            "Runs not started because the collector's previous run was still busy past its timeout.",
+            ("collector",),
+        ),
+        MetricSpec(
             "skyserve_exporter_records_skipped_total",
             "counter",
             "Malformed upstream records skipped (the rest of the run is still exported), by reason.",
@@ -84,6 +90,7 @@ def _add_view(out: FamilyBuilder, view: CollectorView) -> None:
     out.add("skyserve_exporter_collector_data_stale", name, 1 if stale else 0)
     for kind in ErrorKind:
         out.add("skyserve_exporter_collector_errors_total", (view.name, kind.value), view.errors.get(kind, 0))
+    out.add("skyserve_exporter_collector_runs_skipped_total", name, view.runs_skipped)
     for reason, count in sorted(view.skipped.items()):
         out.add("skyserve_exporter_records_skipped_total", (view.name, reason), count)
     serving = view.serving

@@ -35,7 +35,8 @@ class CollectorView:
     last_good: Snapshot | None
     fresh: bool  # last_good exists and is younger than stale_after, so its data is served
     errors: Mapping[ErrorKind, int]
-    skipped: Mapping[str, int]
+    skipped: Mapping[str, int]  # upstream records skipped, by reason
+    runs_skipped: int = 0  # runs not started because the last one was stuck past its deadline
 
     @property
     def up(self) -> bool:
@@ -68,6 +69,7 @@ class SnapshotStore:
         self._last_good: dict[str, Snapshot] = {}
         self._errors: dict[str, Counter[ErrorKind]] = {name: Counter() for name in schedules}
         self._skipped: dict[str, Counter[str]] = {name: Counter() for name in schedules}
+        self._runs_skipped: Counter[str] = Counter()
         self._version = 0
 
     @property
@@ -91,6 +93,12 @@ class SnapshotStore:
             elif snapshot.error_kind is not None:
                 self._errors[name][snapshot.error_kind] += 1
 
+    def skip_run(self, name: str) -> None:
+        """Count a run not started because the collector's last one is still stuck."""
+        with self._lock:
+            self._version += 1
+            self._runs_skipped[name] += 1
+
     def view(self, now: float) -> list[CollectorView]:
         with self._lock:
             return [self._view_of(name, now) for name in self._schedules]
@@ -112,4 +120,5 @@ class SnapshotStore:
             fresh=fresh,
             errors=dict(self._errors[name]),
             skipped=dict(self._skipped[name]),
+            runs_skipped=self._runs_skipped[name],
         )

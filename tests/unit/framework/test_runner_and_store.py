@@ -1,5 +1,7 @@
 import json
 import logging
+import threading
+import time
 
 import pydantic
 import pytest
@@ -7,8 +9,9 @@ import requests
 from framework_fakes import FakeClock, FakeCollector
 
 from exporter.errors import ErrorKind, UpstreamAuthError, UpstreamParseError
+from exporter.exposition import scrape_body
 from exporter.render import EncodingDemand, Format
-from exporter.runner import classify, describe, run_once
+from exporter.runner import DeadlineRunner, classify, describe, run_once
 from exporter.snapshot import SnapshotStore
 
 LOG = logging.getLogger("test")
@@ -129,3 +132,45 @@ def test_skipped_records_accumulate_across_runs() -> None:
     store.put(run_once(collector, clock, LOG))
     (view,) = store.view(clock.now)
     assert view.skipped == {"invalid_replica": 2}
+
+
+def test_a_run_past_its_timeout_is_a_timeout_and_is_not_started_twice(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    release = threading.Event()
+
+    def hang() -> dict[str, int]:
+        release.wait(10)  # a collector stuck in I/O that ignores its own timeout
+        return {"late": 1}
+
+    collector = FakeCollector([hang, {"llama": 3}], timeout=0.2)
+    runner = DeadlineRunner(collector, FakeClock(), LOG)
+    store = SnapshotStore({"fake": (1, 3)})
+    started = time.monotonic()
+    first = runner.run()
+    assert first is not None and time.monotonic() - started < 2
+    assert (first.ok, first.error_kind) == (False, ErrorKind.TIMEOUT)
+    assert "0.2s timeout" in (first.error or "")
+    store.put(first)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        for _ in range(3):
+            assert runner.run() is None, "the stuck run still holds the collector"
+            store.skip_run("fake")
+        assert collector.fetches == 1
+        assert not caplog.records, "skipped runs are counted, not logged each time"
+        release.set()
+        deadline = time.monotonic() + 5
+        while collector.fetches == 1 and time.monotonic() < deadline:
+            resumed = runner.run()
+        assert [r.getMessage() for r in caplog.records] == ["stuck collection returned; runs resume"]
+    assert resumed is not None and resumed.ok
+    (view,) = store.view(FakeClock()())
+    assert (view.up, view.runs_skipped, view.errors[ErrorKind.TIMEOUT]) == (False, 3, 1)
+    text = b"".join(scrape_body([view], Format.TEXT, gzipped=False)).decode()
+    assert 'skyserve_exporter_collector_runs_skipped_total{collector="fake"} 3.0' in text
+
+
+def test_upstream_garbage_too_deep_or_badly_encoded_is_a_parse_failure() -> None:
+    assert classify(RecursionError("maximum recursion depth exceeded")) is ErrorKind.PARSE
+    assert classify(UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")) is ErrorKind.PARSE
