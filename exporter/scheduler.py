@@ -33,9 +33,14 @@ class CollectorScheduler:
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=_MAX_CONCURRENT_JOBS)}, timezone=UTC
         )
+        self._job_ids: dict[str, str] = {}
 
     def add(self, collector: Collector, generation: int) -> None:
         """Run ``collector`` from now on, replacing any job of the same name."""
+        self.remove(collector.name)
+        # A job id per generation: APScheduler would hold the new job back while the replaced
+        # one's run is still in flight under the same id.
+        job_id = self._job_ids[collector.name] = f"{collector.name}#{generation}"
         job = CollectorJob(
             DeadlineRunner(collector, self._clock, self._logger),
             self._store,
@@ -49,19 +54,19 @@ class CollectorScheduler:
             trigger=IntervalTrigger(
                 seconds=collector.interval, jitter=min(_MAX_JITTER_SECONDS, collector.interval / 10)
             ),
-            id=collector.name,
+            id=job_id,
             name=f"collect {collector.name}",
             next_run_time=datetime.now(UTC),
             max_instances=1,
             coalesce=True,
             misfire_grace_time=max(1, int(collector.interval)),
-            replace_existing=True,
         )
 
     def remove(self, name: str) -> None:
         """Stop scheduling ``name``; a run in progress ends on its own and its result is dropped."""
-        if self._scheduler.get_job(name) is not None:
-            self._scheduler.remove_job(name)
+        job_id = self._job_ids.pop(name, None)
+        if job_id is not None and self._scheduler.get_job(job_id) is not None:
+            self._scheduler.remove_job(job_id)
 
     def start(self) -> None:
         self._scheduler.start()
