@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from collectors.pricing.collector import PricingCollector
@@ -17,6 +18,7 @@ from exporter.collector import Collector
 from exporter.config import LoadedConfig, read_config, validate_config
 from exporter.config_errors import ConfigError
 from exporter.demo import DemoOptions, demo_config, start_simulator
+from exporter.durations import parse_duration
 from exporter.exposition import scrape_body
 from exporter.logs import setup_logging
 from exporter.registry import discover
@@ -24,7 +26,7 @@ from exporter.reload import RunningCollectors
 from exporter.render import EncodingDemand, Format
 from exporter.runner import DeadlineRunner
 from exporter.scheduler import CollectorScheduler
-from exporter.server import HTTPServer, ListenAddressError
+from exporter.server import HTTPServer, ListenAddressError, ServerLimits
 from exporter.simulator import Simulator
 from exporter.snapshot import SnapshotStore
 
@@ -35,6 +37,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="skyserve-exporter", description=__doc__)
     parser.add_argument("--config", dest="config", type=Path, help="YAML config file")
     parser.add_argument("--web.listen-address", dest="listen", default=":9091", help="HOST:PORT or :PORT")
+    defaults = ServerLimits()
+    parser.add_argument(
+        "--web.read-header-timeout",
+        dest="read_header_timeout",
+        type=parse_duration,
+        default=defaults.read_header_timeout,
+        help="a request's head must arrive within this long (slowloris defence)",
+    )
+    parser.add_argument(
+        "--web.idle-timeout",
+        dest="idle_timeout",
+        type=parse_duration,
+        default=defaults.idle_timeout,
+        help="close keep-alive connections idle this long",
+    )
+    parser.add_argument(
+        "--web.max-connections",
+        dest="max_connections",
+        type=int,
+        default=defaults.max_connections,
+        help="past this many open connections, the one idle the longest is closed",
+    )
     parser.add_argument("--demo", action="store_true", help="serve a simulated fleet (no cloud needed)")
     parser.add_argument("--demo.services", dest="demo_services", type=int, default=4)
     parser.add_argument("--demo.replicas", dest="demo_replicas", type=int, default=5, help="per service")
@@ -132,7 +156,13 @@ def _serve(args: argparse.Namespace, running: RunningCollectors, logger: logging
         store, demand, time.time, prober=lambda: probe_handler(running.collectors), reload=reload
     )
     try:
-        server = HTTPServer(app, args.listen, logger)
+        limits = replace(
+            ServerLimits(),
+            read_header_timeout=args.read_header_timeout,
+            idle_timeout=args.idle_timeout,
+            max_connections=args.max_connections,
+        )
+        server = HTTPServer(app, args.listen, logger, limits)
     except (ListenAddressError, OSError) as exc:
         logger.error("cannot listen", extra={"address": args.listen, "error": str(exc)})
         return EXIT_CONFIG
