@@ -64,7 +64,7 @@ def _status_message(body: object) -> str:
         return ""
     try:
         status = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder follows
         return ""
     message = status.get("message") if isinstance(status, dict) else None
     return f": {_bounded(message)}" if isinstance(message, str) and message else ""
