@@ -9,6 +9,7 @@ one-line message, not a crash with a traceback.
 
 import json
 import re
+import socket
 from typing import Annotated, Any
 
 import requests
@@ -98,10 +99,12 @@ def read_body(
 def _bound_next_read(raw: BaseHTTPResponse, remaining: float) -> None:
     # The socket timeout was set once, from the budget left when the request was sent; without
     # this, a piece arriving just before each read timeout could stretch the body to about twice
-    # the budget. urllib3 has no public way to reach the socket, so this is best effort: a
-    # response without one (already released, or a test double) keeps its timeout.
-    sock = getattr(getattr(raw, "_connection", None), "sock", None)
-    if sock is not None:
+    # the budget. Neither urllib3 nor http.client offers a public way to reach the socket the body
+    # is read from (http.client's buffered SocketIO), so this is best effort: without one (a test
+    # double, a body already read) the read keeps the timeout it has.
+    buffered = getattr(getattr(raw, "_fp", None), "fp", None)
+    sock = getattr(getattr(buffered, "raw", None), "_sock", None)
+    if isinstance(sock, socket.socket):
         sock.settimeout(remaining)
 
 

@@ -58,13 +58,13 @@ def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None
     return lambda _: Response(text, status=status, content_type="application/json", headers=headers)
 
 
-def _trickle(status: int = 200) -> Handler:
-    """Headers at once, then a space a second: every read is quick, the whole answer is not."""
+def _trickle(status: int = 200, every: float = 1.0) -> Handler:
+    """Headers at once, then a space ``every`` seconds: each read is quick, the whole answer is not."""
 
     def spaces() -> Iterator[bytes]:
         for _ in range(30):
             yield b" "
-            time.sleep(1.0)
+            time.sleep(every)
 
     return lambda _: Response(spaces(), status=status, content_type="application/json")
 
@@ -112,6 +112,17 @@ def test_a_trickling_answer_ends_at_the_timeout(server: HTTPServer, where: str, 
         _client(endpoint, timeout=2.0).fetch()
     # 30 bytes at one a second would take 30 s; the budget is 2 s.
     assert time.monotonic() - started < 2.0 + 3.0
+
+
+def test_no_read_waits_past_the_deadline(server: HTTPServer) -> None:
+    # A space every 3.5 s, just inside the 4 s socket timeout the request was sent with: the read
+    # after the second space must wait only for what is left of the budget (until 4 s), not for
+    # the third space (at 7 s).
+    endpoint = _api(server, get=_trickle(every=3.5))
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeout):
+        _client(endpoint, timeout=4.0).fetch()
+    assert time.monotonic() - started < 4.0 + 1.5
 
 
 def test_an_answer_past_body_size_limit_is_a_parse_error(server: HTTPServer) -> None:
