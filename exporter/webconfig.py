@@ -761,6 +761,20 @@ class WebConfigWatcher:
         ssl_object.context = current
         return None
 
+    def listener_outdated(self, listener: ssl.SSLContext | None) -> bool:
+        """Whether a listener built with ``listener`` (None: plain HTTP) can no longer serve the config.
+
+        True when TLS was switched on or off, or when a setting that :meth:`sni_callback` cannot swap
+        in changed: the server should then listen anew with :meth:`ssl_context`.
+        """
+        current = self.ssl_context()
+        if current is None or listener is None:
+            return (current is None) != (listener is None)
+        return (
+            not isinstance(listener, WebSSLContext)
+            or current.handshake_settings != listener.handshake_settings
+        )
+
     def _current(self) -> _Loaded:
         with self._lock:
             if self._monotonic() - self._last_check >= self._interval:

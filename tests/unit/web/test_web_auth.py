@@ -65,6 +65,11 @@ def test_any_prefix_and_cost_verifies(cost: int, prefix: bytes) -> None:
     assert not auth.verify("u", b"px")
 
 
+def test_cost_14_verifies() -> None:
+    auth = BasicAuth({"u": hash_of(b"pw", 14, b"$2y$")})
+    assert auth.verify("u", "pw")
+
+
 def test_users_of_different_costs_each_verify() -> None:
     auth = BasicAuth({"fast": hash_of(b"one", 4), "slow": hash_of(b"two", 12)})
     assert auth.verify("fast", "one")
@@ -126,7 +131,7 @@ def test_unknown_user_takes_about_as_long_as_a_known_one() -> None:
 
     known = best_of(lambda i: auth.verify("alice", f"wrong-{i}"))
     unknown = best_of(lambda i: auth.verify(f"nobody-{i}", "pw"))
-    assert 0.5 < unknown / known < 2
+    assert 0.4 < unknown / known < 2.5
 
 
 def test_bcrypt_runs_one_at_a_time(alice_hash: str) -> None:

@@ -142,13 +142,16 @@ def test_watcher_refuses_handshakes_when_a_swap_cannot_apply_the_change(pki: Pki
     def require_client_certs() -> None:
         write_config(pki.directory, MTLS)
 
+    assert not watcher.listener_outdated(listener)
     without_cert, also_without = handshakes(
         listener, [client_context(pki.ca)] * 2, between=require_client_certs
     )
+    assert watcher.listener_outdated(listener)
     assert without_cert.ok
     # Not admitted under the old rules: the server must build a new listener from ssl_context().
     assert not also_without.ok
     rebuilt = listening(watcher)
+    assert not watcher.listener_outdated(rebuilt)
     assert handshake(rebuilt, client_context(pki.ca, pki.client())).ok
     assert not handshake(rebuilt, client_context(pki.ca)).ok
 
@@ -160,6 +163,17 @@ def test_watcher_refuses_handshakes_when_tls_is_turned_off(pki: Pki) -> None:
         listener, [client_context(pki.ca)] * 2, between=lambda: write_config(pki.directory, "")
     )
     assert [r.ok for r in results] == [True, False]
+    assert watcher.listener_outdated(listener)
+    assert not watcher.listener_outdated(None)
+
+
+def test_a_rotated_certificate_does_not_outdate_the_listener(pki: Pki) -> None:
+    watcher = watcher_for(write_config(pki.directory, TLS_ONLY))
+    listener = listening(watcher)
+    pki.write_server("server", pki.ca)
+    assert watcher.ssl_context() is not listener
+    assert not watcher.listener_outdated(listener)
+    assert watcher.listener_outdated(None)
 
 
 def test_a_bad_change_keeps_serving_the_last_good_certificate(pki: Pki) -> None:
