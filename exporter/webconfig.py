@@ -117,7 +117,7 @@ _LATER_KEYS: Mapping[str, frozenset[str]] = MappingProxyType(
 # device) from being read whole every second.
 _MAX_FILE_BYTES = 1 << 20
 
-_ALPN = ["http/1.1"]
+_ALPN = ("http/1.1",)
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,7 @@ class TLSServerConfig:
         # resume a session; without tickets a rotated client CA also takes effect on every client.
         ctx.options |= ssl.OP_NO_TICKET
         ctx.num_tickets = 0
-        ctx.set_alpn_protocols(_ALPN)
+        ctx.set_alpn_protocols(list(_ALPN))
         return ctx
 
     def _chain_error(self, cert_pem: str, exc: ssl.SSLError) -> WebConfigError:
