@@ -9,7 +9,7 @@ from exporter.collector import Clock
 from exporter.exposition import ScrapeCache
 from exporter.landing import landing_page
 from exporter.render import EncodingDemand, accepts_gzip, negotiate
-from exporter.snapshot import SnapshotStore
+from exporter.snapshot import ReloadStatus, SnapshotStore
 from exporter.status import status_document
 
 
@@ -23,14 +23,16 @@ def create_app(
     store: SnapshotStore,
     demand: EncodingDemand,
     clock: Clock,
+    *,
     prober: Callable[[], ProbeHandler | None] = lambda: None,
     reload: Callable[[], str | None] | None = None,
+    web_config: Callable[[], ReloadStatus] | None = None,
 ) -> Flask:
     """``prober`` finds the running probes collector's handler, if any (reloads may add or drop
     it); ``reload`` re-reads the config for ``POST /-/reload`` (None: the lifecycle API is off)."""
     # No static folder: the exporter serves its own routes and nothing from the working directory.
     app = Flask("skyserve_exporter", static_folder=None)
-    scrapes = ScrapeCache(store)
+    scrapes = ScrapeCache(store, web_config)
 
     @app.get("/metrics")
     def metrics() -> Response:

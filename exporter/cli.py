@@ -28,7 +28,8 @@ from exporter.runner import DeadlineRunner
 from exporter.scheduler import CollectorScheduler
 from exporter.server import HTTPServer, ListenAddressError, ServerLimits
 from exporter.simulator import Simulator
-from exporter.snapshot import SnapshotStore
+from exporter.snapshot import ReloadStatus, SnapshotStore
+from exporter.webconfig import WebConfigError, WebConfigWatcher
 
 EXIT_CONFIG = 2
 
@@ -37,6 +38,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="skyserve-exporter", description=__doc__)
     parser.add_argument("--config", dest="config", type=Path, help="YAML config file")
     parser.add_argument("--web.listen-address", dest="listen", default=":9091", help="HOST:PORT or :PORT")
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        type=Path,
+        help="exporter-toolkit web config: TLS, client certificates, basic auth, headers (re-read on change)",
+    )
     defaults = ServerLimits()
     parser.add_argument(
         "--web.read-header-timeout",
@@ -98,6 +105,11 @@ def _run_with(args: argparse.Namespace, logger: logging.Logger, simulator: Simul
         print("config error:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
         return EXIT_CONFIG
     collectors = running.collectors
+    try:
+        web = WebConfigWatcher(args.web_config_file, logger) if args.web_config_file else None
+    except WebConfigError as exc:
+        print(f"web config error:\n  {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     if args.config_check:
         print(f"config OK: collectors {', '.join(c.name for c in collectors)}")
         return 0
@@ -105,7 +117,7 @@ def _run_with(args: argparse.Namespace, logger: logging.Logger, simulator: Simul
         logger.warning("no collector enabled: set SKYPILOT_API_SERVER_ENDPOINT or pass --config or --demo")
     if args.once:
         return _collect_once(running, logger)
-    return _serve(args, running, logger)
+    return _serve(args, running, web, logger)
 
 
 def _running_collectors(
@@ -148,12 +160,18 @@ def _collect_once(running: RunningCollectors, logger: logging.Logger) -> int:
     return 0 if all(view.up for view in views) else 1
 
 
-def _serve(args: argparse.Namespace, running: RunningCollectors, logger: logging.Logger) -> int:
+def _serve(
+    args: argparse.Namespace, running: RunningCollectors, web: WebConfigWatcher | None, logger: logging.Logger
+) -> int:
     store = running.store
     demand = EncodingDemand(time.time)
-    reload = running.reload if args.enable_lifecycle else None
     app = create_app(
-        store, demand, time.time, prober=lambda: probe_handler(running.collectors), reload=reload
+        store,
+        demand,
+        time.time,
+        prober=lambda: probe_handler(running.collectors),
+        reload=running.reload if args.enable_lifecycle else None,
+        web_config=None if web is None else lambda: _web_status(web),
     )
     try:
         limits = replace(
@@ -162,7 +180,7 @@ def _serve(args: argparse.Namespace, running: RunningCollectors, logger: logging
             idle_timeout=args.idle_timeout,
             max_connections=args.max_connections,
         )
-        server = HTTPServer(app, args.listen, logger, limits)
+        server = HTTPServer(app, args.listen, logger, limits, web)
     except (ListenAddressError, OSError) as exc:
         logger.error("cannot listen", extra={"address": args.listen, "error": str(exc)})
         return EXIT_CONFIG
@@ -176,6 +194,10 @@ def _serve(args: argparse.Namespace, running: RunningCollectors, logger: logging
         scheduler.shutdown()
     logger.info("stopped")
     return 0
+
+
+def _web_status(web: WebConfigWatcher) -> ReloadStatus:
+    return ReloadStatus(web.last_reload_successful, web.last_reload_success_timestamp)
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """The scrape path: fresh self-metrics joined with the snapshots' pre-rendered bytes."""
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from exporter.render import Encoding, Format, compress, encode_families, trailer
 from exporter.selfmetrics import self_families
@@ -16,30 +16,37 @@ class ScrapeCache:
     key is the store's version and the freshness of each collector's data.
     """
 
-    def __init__(self, store: SnapshotStore) -> None:
+    def __init__(self, store: SnapshotStore, web: Callable[[], ReloadStatus] | None = None) -> None:
+        """``web``: how the web config's last reload went, when there is one."""
         self._store = store
+        self._web = web
         self._lock = threading.Lock()
         self._last: dict[Encoding, tuple[tuple[object, ...], list[bytes]]] = {}
 
     def body(self, now: float, fmt: Format, gzipped: bool) -> list[bytes]:
         version = self._store.version
         views = self._store.view(now)
-        key = (version, *(view.fresh for view in views))
+        web = self._web() if self._web is not None else None
+        key = (version, web, *(view.fresh for view in views))
         with self._lock:
             cached = self._last.get((fmt, gzipped))
         if cached is not None and cached[0] == key:
             return cached[1]
-        chunks = scrape_body(views, fmt, gzipped, self._store.reload_status)
+        chunks = scrape_body(views, fmt, gzipped, self._store.reload_status, web)
         with self._lock:
             self._last[(fmt, gzipped)] = (key, chunks)
         return chunks
 
 
 def scrape_body(
-    views: Sequence[CollectorView], fmt: Format, gzipped: bool, reload: ReloadStatus | None = None
+    views: Sequence[CollectorView],
+    fmt: Format,
+    gzipped: bool,
+    reload: ReloadStatus | None = None,
+    web: ReloadStatus | None = None,
 ) -> list[bytes]:
     """The response body as chunks; only the small self-metrics part is encoded here."""
-    head = encode_families(fmt, self_families(views, reload))
+    head = encode_families(fmt, self_families(views, reload, web))
     tail = trailer(fmt)
     if gzipped:
         head, tail = compress(head), compress(tail) if tail else b""

@@ -73,6 +73,19 @@ SELF_METRICS = MetricTable(
             (),
         ),
         MetricSpec(
+            "skyserve_exporter_web_config_last_reload_successful",
+            "gauge",
+            "1 if the last load of --web.config.file succeeded, 0 if a change was rejected "
+            "(the last good one is used).",
+            (),
+        ),
+        MetricSpec(
+            "skyserve_exporter_web_config_last_reload_success_timestamp_seconds",
+            "gauge",
+            "Unix time of the last successful load of --web.config.file.",
+            (),
+        ),
+        MetricSpec(
             "skyserve_exporter_upstream_info",
             "gauge",
             "Always 1; version of the upstream a collector last talked to.",
@@ -82,14 +95,20 @@ SELF_METRICS = MetricTable(
 )
 
 
-def self_families(views: Sequence[CollectorView], reload: ReloadStatus | None = None) -> list[Metric]:
+def self_families(
+    views: Sequence[CollectorView], reload: ReloadStatus | None = None, web: ReloadStatus | None = None
+) -> list[Metric]:
     out = FamilyBuilder(SELF_METRICS, refresh_seconds=None)
     out.add("skyserve_exporter_build_info", (__version__, platform.python_version()), 1)
-    if reload is not None:
-        out.add("skyserve_exporter_config_last_reload_successful", (), 1 if reload.successful else 0)
-        out.add(
-            "skyserve_exporter_config_last_reload_success_timestamp_seconds", (), reload.success_timestamp
-        )
+    for prefix, status in (("config", reload), ("web_config", web)):
+        if status is not None:
+            successful = 1 if status.successful else 0
+            out.add(f"skyserve_exporter_{prefix}_last_reload_successful", (), successful)
+            out.add(
+                f"skyserve_exporter_{prefix}_last_reload_success_timestamp_seconds",
+                (),
+                status.success_timestamp,
+            )
     for view in views:
         _add_view(out, view)
     return out.families()

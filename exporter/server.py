@@ -24,6 +24,8 @@ from typing import Any
 
 import h11
 
+from exporter.webauth import parse_basic_authorization
+from exporter.webconfig import WebConfigWatcher
 from exporter.wsgi import Answer, Peer, WSGIApp, call_app
 
 _READ_BYTES = 64 * 1024
@@ -33,6 +35,16 @@ _WRITE_SLICE_BYTES = 64 * 1024
 _SERVER_HEADER = (b"server", b"skyserve-exporter")
 _FRAMING_HEADERS = (b"content-length", b"transfer-encoding")  # the server frames every answer
 _STOP_GRACE_SECONDS = 3.0
+# How often the listener is checked against the web config (the config itself is re-read at most
+# once a second, on use).
+_WEB_CONFIG_CHECK_SECONDS = 1.0
+# exporter-toolkit's answer: a bare challenge and the status text.
+_UNAUTHORIZED = Answer(
+    status=401,
+    reason=b"Unauthorized",
+    headers=[(b"content-type", b"text/plain; charset=utf-8"), (b"www-authenticate", b"Basic")],
+    chunks=[b"Unauthorized\n"],
+)
 
 
 class ListenAddressError(ValueError):
@@ -83,15 +95,20 @@ class HTTPServer:
         address: str,
         logger: logging.Logger,
         limits: ServerLimits = ServerLimits(),
-        tls: Callable[[], ssl.SSLContext] | None = None,
+        web: WebConfigWatcher | None = None,
     ) -> None:
+        """``web``: the ``--web.config.file`` (TLS, basic auth, headers), re-read when it changes."""
         self._app = app
         self._logger = logger
         self._limits = limits
-        self._tls = tls
+        self._web = web
         self._socket = _bind(*parse_listen_address(address))
         self._connections: dict[_Connection, None] = {}  # insertion order: oldest first
         self._pool = ThreadPoolExecutor(max_workers=limits.threads, thread_name_prefix="http")
+        # bcrypt runs one at a time anyway: a flood of new passwords queues here, not in the pool
+        # that answers scrapes.
+        self._bcrypt = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bcrypt")
+        self._listening_tls: ssl.SSLContext | None = None
         self._stopping: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -110,6 +127,7 @@ class HTTPServer:
             asyncio.run(self._serve(signals, on_hangup))
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
+            self._bcrypt.shutdown(wait=False, cancel_futures=True)
             self._socket.close()
 
     def stop(self) -> None:
@@ -126,17 +144,35 @@ class HTTPServer:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, self._stop, signum)
             loop.add_signal_handler(signal.SIGHUP, self._hangup, on_hangup)
-        server = await asyncio.start_server(
+        listener = await self._listen()
+        try:
+            while not stopping.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), _WEB_CONFIG_CHECK_SECONDS)
+                if self._web is not None and self._web.listener_outdated(self._listening_tls):
+                    # TLS switched on or off, or a setting a handshake cannot swap in changed.
+                    listener.close()
+                    listener = await self._listen()
+        finally:
+            listener.close()
+            await self._drain_connections()
+
+    async def _listen(self) -> asyncio.Server:
+        """Listen with the web config's current TLS context; on a duplicate of the bound socket,
+        so that listening anew after a change keeps the port."""
+        context = self._web.ssl_context() if self._web is not None else None
+        if context is not None and self._web is not None:
+            # Each handshake gets the context of the files as they are now: a rotated certificate
+            # needs no restart.
+            context.sni_callback = self._web.sni_callback
+        self._listening_tls = context
+        return await asyncio.start_server(
             self._accept,
-            sock=self._socket,
-            ssl=self._tls() if self._tls is not None else None,
-            ssl_handshake_timeout=self._limits.read_header_timeout if self._tls is not None else None,
+            sock=self._socket.dup(),
+            ssl=context,
+            ssl_handshake_timeout=self._limits.read_header_timeout if context is not None else None,
             limit=_READ_BYTES,
         )
-        async with server:
-            await stopping.wait()
-            server.close()
-            await self._drain_connections()
 
     def _stop(self, signum: int) -> None:
         self._logger.info("stopping", extra={"signal": signal.Signals(signum).name})
@@ -144,11 +180,14 @@ class HTTPServer:
             self._stopping.set()
 
     def _hangup(self, on_hangup: Callable[[], object] | None) -> None:
-        if on_hangup is None:
-            self._logger.info("SIGHUP received and ignored: there is nothing to reload")
-            return
+        loop = asyncio.get_running_loop()
         # Off the loop: a reload reads files and may take a moment.
-        asyncio.get_running_loop().run_in_executor(self._pool, on_hangup)
+        if self._web is not None:
+            loop.run_in_executor(self._pool, self._web.reload)
+        if on_hangup is not None:
+            loop.run_in_executor(self._pool, on_hangup)
+        elif self._web is None:
+            self._logger.info("SIGHUP received and ignored: there is nothing to reload")
 
     async def _drain_connections(self) -> None:
         for connection in list(self._connections):
@@ -193,7 +232,7 @@ class HTTPServer:
         self, connection: _Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         http = h11.Connection(h11.SERVER, max_incomplete_event_size=self._limits.max_header_bytes)
-        peer = _peer(writer, self._tls is not None)
+        peer = _peer(writer, writer.get_extra_info("ssl_object") is not None)
         first = True
         while True:
             try:
@@ -208,9 +247,12 @@ class HTTPServer:
                 await self._refuse(http, writer, 413, "request body too large")
                 return
             connection.state = _State.BUSY
-            answer = await asyncio.get_running_loop().run_in_executor(
-                self._pool, call_app, self._app, request, body, peer
-            )
+            if await self._authorized(request):
+                answer = await asyncio.get_running_loop().run_in_executor(
+                    self._pool, call_app, self._app, request, body, peer
+                )
+            else:
+                answer = _UNAUTHORIZED
             await self._send(http, writer, request, answer)
             if http.our_state is not h11.DONE or http.their_state is not h11.DONE:
                 return
@@ -265,10 +307,26 @@ class HTTPServer:
                 else:
                     raise h11.RemoteProtocolError("connection closed mid-request", 400)
 
+    async def _authorized(self, request: h11.Request) -> bool:
+        """Basic auth as exporter-toolkit does it, on every route; cached results answer at once."""
+        auth = self._web.basic_auth() if self._web is not None else None
+        if auth is None:
+            return True
+        header = next((v for n, v in request.headers if n == b"authorization"), None)
+        credentials = parse_basic_authorization(header)
+        if credentials is None:
+            return False
+        known = auth.cached(credentials.user, credentials.password)
+        if known is not None:
+            return known
+        return await asyncio.get_running_loop().run_in_executor(self._bcrypt, auth.check, credentials)
+
     async def _send(
         self, http: h11.Connection, writer: asyncio.StreamWriter, request: h11.Request, answer: Answer
     ) -> None:
         headers = [(n, v) for n, v in answer.headers if n.lower() not in _FRAMING_HEADERS]
+        if self._web is not None:
+            headers += [(n.encode("latin-1"), v.encode("latin-1")) for n, v in self._web.current().headers]
         declared = next((v for n, v in answer.headers if n.lower() == b"content-length"), None)
         size = str(sum(len(chunk) for chunk in answer.chunks)).encode()
         # A HEAD answer carries the length the GET would have, which only the app knows.

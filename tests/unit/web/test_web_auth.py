@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from collections.abc import Callable
 
 import bcrypt
 import pytest
@@ -116,22 +115,6 @@ def test_unknown_user_pays_a_bcrypt_of_the_users_cost() -> None:
     assert decoy.startswith("$2y$06$")
     assert bcrypt_hash_problem(decoy) is None
     assert decoy not in auth.users.values()
-
-
-def test_unknown_user_takes_about_as_long_as_a_known_one() -> None:
-    auth = BasicAuth({"alice": hash_of(b"pw", 10)})
-
-    def best_of(attempt: Callable[[int], object]) -> float:
-        times = []
-        for i in range(3):
-            start = time.perf_counter()
-            attempt(i)
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    known = best_of(lambda i: auth.verify("alice", f"wrong-{i}"))
-    unknown = best_of(lambda i: auth.verify(f"nobody-{i}", "pw"))
-    assert 0.4 < unknown / known < 2.5
 
 
 def test_bcrypt_runs_one_at_a_time(alice_hash: str) -> None:
