@@ -167,3 +167,13 @@ def test_prometheus_scrapes_over_tls_with_basic_auth_and_client_certificates(
         prometheus.stop()
     for exporter in (basic, mtls):
         assert PASSWORD not in exporter.log()
+
+
+def test_a_bad_web_config_refuses_to_start_naming_the_key(tmp_path: Path, pems: dict[str, Path]) -> None:
+    path = tmp_path / "web.yml"
+    tls = f"cert_file: {pems['server']}, key_file: {pems['server']}, client_auth_type: Maybe"
+    path.write_text(f"tls_server_config: {{{tls}}}\n")
+    exporter = Exporter(["--web.config.file", str(path)], tmp_path)
+    assert exporter.proc.wait(30) == 2
+    log = exporter.log()
+    assert "tls_server_config.client_auth_type" in log and "Traceback" not in log
