@@ -1,4 +1,4 @@
-"""The bare-metal inventory file (DESIGN §8): strict models, read into ``Node`` records.
+"""The bare-metal inventory file: strict models, read into ``Node`` records.
 
 Every mistake is reported with the node's index and name and the key, e.g.
 ``inventory nodes[2] (gpu-box-3).monthly_cost: Input should be greater than or equal to 0``.

@@ -1,4 +1,4 @@
-"""The ``collectors.kubernetes`` config section (DESIGN §8)."""
+"""The ``collectors.kubernetes`` config section."""
 
 from pathlib import Path
 from typing import Annotated, Final

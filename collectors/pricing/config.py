@@ -1,4 +1,4 @@
-"""The top-level ``pricing:`` section of the config file (DESIGN §8)."""
+"""The top-level ``pricing:`` section of the config file."""
 
 from pathlib import Path
 from typing import Annotated, Final, Literal, Self

@@ -29,7 +29,7 @@ from collectors.probes.targets import TargetBook
 from exporter.collector import Build, CollectorConfig, CollectorContext
 from exporter.metrics import FamilyBuilder, MetricTable, SampleReuse
 
-# DESIGN §8: with no config file, probes run for the endpoints SkyServe discovers.
+# With no config file, probes run for the endpoints SkyServe discovers.
 SKYSERVE_ENDPOINT_ENV = "SKYPILOT_API_SERVER_ENDPOINT"
 
 

@@ -135,7 +135,7 @@ class BareMetalFleet:
         self._nodes[name].app.healthy = healthy
 
     def inventory(self) -> dict[str, Any]:
-        """The inventory document for the running nodes (the exporter's format, DESIGN §8)."""
+        """The inventory document for the running nodes (the exporter's format)."""
         return {"nodes": [self._entry(node) for node in self._nodes.values()]}
 
     def _entry(self, node: _Running) -> dict[str, Any]:

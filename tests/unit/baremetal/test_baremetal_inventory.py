@@ -10,8 +10,8 @@ from collectors.baremetal.inventory import SSH_PORT, InventoryError, parse_inven
 from collectors.baremetal.nodes import Target
 from collectors.pricing.model import HOURS_PER_MONTH, NO_FIXED_PRICE
 
-# DESIGN §8, verbatim.
-DESIGN_EXAMPLE = """
+# The documented inventory example, verbatim.
+DOCUMENTED_EXAMPLE = """
 nodes:
   - name: gpu-box-1
     address: 10.0.0.5
@@ -42,7 +42,7 @@ def _problems(*nodes: dict[str, Any]) -> list[str]:
 
 
 def test_the_design_example() -> None:
-    (box,) = parse_inventory(DESIGN_EXAMPLE).nodes
+    (box,) = parse_inventory(DOCUMENTED_EXAMPLE).nodes
     assert (box.name, box.address, box.cloud, box.region, box.zone) == (
         "gpu-box-1",
         "10.0.0.5",
