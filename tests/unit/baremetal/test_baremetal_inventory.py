@@ -10,7 +10,7 @@ from collectors.baremetal.inventory import SSH_PORT, InventoryError, parse_inven
 from collectors.baremetal.nodes import Target
 from collectors.pricing.model import HOURS_PER_MONTH, NO_FIXED_PRICE
 
-# The documented inventory example, verbatim.
+# A full inventory in the shape docs/metrics.md describes.
 DOCUMENTED_EXAMPLE = """
 nodes:
   - name: gpu-box-1
