@@ -54,11 +54,12 @@ def skyserve_status(exporter: Exporter) -> dict[str, Any]:
 
 def first_run(exporter: Exporter, timeout: float = 20) -> dict[str, Any]:
     """The SkyServe collector's status entry once its first run has ended."""
-    return wait_for(
-        lambda: skyserve_status(exporter) if skyserve_status(exporter)["last_run"] else None,
-        timeout,
-        "a first run",
-    )
+
+    def ended() -> dict[str, Any] | None:
+        entry = skyserve_status(exporter)
+        return entry if entry["last_run"] else None
+
+    return wait_for(ended, timeout, "a first run")
 
 
 def collector_up(exporter: Exporter) -> float:
