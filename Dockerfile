@@ -60,7 +60,7 @@ STOPSIGNAL SIGTERM
 
 # No curl in the slim image: the venv's Python asks /-/healthy on the default port.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9091/-/healthy', timeout=4)"]
+    CMD ["python", "-m", "exporter.healthcheck", "9091"]
 
 ENTRYPOINT ["skyserve-exporter"]
 CMD ["--config", "/etc/skyserve-exporter/config.yml"]

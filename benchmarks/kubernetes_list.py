@@ -72,7 +72,8 @@ def _collector(kubeconfig: Path, contexts: list[str], page_size: int) -> Kuberne
         environ={},
         prices=book,
     )
-    section = {"kubeconfig": str(kubeconfig), "contexts": contexts, "page_size": page_size, "timeout": "120s",
+    section = {"kubeconfig": str(kubeconfig), "contexts": contexts, "page_size": page_size,
+               "interval": "120s", "timeout": "120s",
                "selector": "app.kubernetes.io/component=inference"}  # fmt: skip
     return KubernetesCollector.from_config(section, context)
 

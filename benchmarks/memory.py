@@ -29,7 +29,7 @@ def main() -> None:
     simulator = Simulator(services=services, replicas_per_service=args.replicas // services)
     with simulator as sim, tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yml"
-        skyserve = {"endpoint": sim.url, "interval": "5s", "timeout": "60s"}
+        skyserve = {"endpoint": sim.url, "interval": "5s", "timeout": "5s"}
         config.write_text(yaml.safe_dump({"collectors": {"skyserve": skyserve}, "pricing": DEMO_PRICING}))
         port = free_port()
         url = f"http://127.0.0.1:{port}"

@@ -130,7 +130,9 @@ def collection_cycle(sim: Simulator, rounds: int, churn_seconds: float) -> dict[
     """
     book = PriceBook.from_config(PricingConfig.model_validate(DEMO_PRICING))
     context = CollectorContext(requests.Session, time.time, logging.getLogger("bench"), {}, prices=book)
-    collector = SkyServeCollector.from_config(SkyServeConfig(endpoint=sim.url, timeout=60), context)
+    collector = SkyServeCollector.from_config(
+        SkyServeConfig(endpoint=sim.url, interval=60, timeout=60), context
+    )
     lines = LineCache()
     fetch, build, encode = [], [], []
     for _ in range(rounds):
@@ -162,7 +164,7 @@ def bench_size(replicas: int, scrapes: int, concurrency: int) -> dict[str, objec
         results["cycle"] = collection_cycle(sim, rounds=6, churn_seconds=30)
         with tempfile.TemporaryDirectory() as tmp:
             config = Path(tmp) / "config.yml"
-            skyserve = {"endpoint": sim.url, "interval": "5s", "timeout": "60s"}
+            skyserve = {"endpoint": sim.url, "interval": "5s", "timeout": "5s"}
             config.write_text(yaml.safe_dump({"collectors": {"skyserve": skyserve}, "pricing": DEMO_PRICING}))
             port = free_port()
             url = f"http://127.0.0.1:{port}"

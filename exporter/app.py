@@ -1,5 +1,6 @@
 """The HTTP surface: /metrics, health and readiness, the landing page and the JSON status."""
 
+from collections.abc import Callable
 from typing import Protocol
 
 from flask import Flask, Response, jsonify, request
@@ -19,8 +20,14 @@ class ProbeHandler(Protocol):
 
 
 def create_app(
-    store: SnapshotStore, demand: EncodingDemand, clock: Clock, prober: ProbeHandler | None = None
+    store: SnapshotStore,
+    demand: EncodingDemand,
+    clock: Clock,
+    prober: Callable[[], ProbeHandler | None] = lambda: None,
+    reload: Callable[[], str | None] | None = None,
 ) -> Flask:
+    """``prober`` finds the running probes collector's handler, if any (reloads may add or drop
+    it); ``reload`` re-reads the config for ``POST /-/reload`` (None: the lifecycle API is off)."""
     # No static folder: the exporter serves its own routes and nothing from the working directory.
     app = Flask("skyserve_exporter", static_folder=None)
     scrapes = ScrapeCache(store)
@@ -56,15 +63,26 @@ def create_app(
     def landing() -> str:
         return landing_page(status_document(store.view(clock()), store.ready()))
 
-    if prober is not None:
+    @app.get("/probe")
+    def probe() -> Response:
+        handler = prober()
+        if handler is None:
+            return Response("no probes collector runs\n", status=404, content_type="text/plain")
+        status, body, content_type = handler.handle(
+            request.args.get("target", ""),
+            request.args.get("module", ""),
+            request.headers.get("X-Prometheus-Scrape-Timeout-Seconds"),
+        )
+        return Response(body, status=status, content_type=content_type)
 
-        @app.get("/probe")
-        def probe() -> Response:
-            status, body, content_type = prober.handle(
-                request.args.get("target", ""),
-                request.args.get("module", ""),
-                request.headers.get("X-Prometheus-Scrape-Timeout-Seconds"),
-            )
-            return Response(body, status=status, content_type=content_type)
+    @app.route("/-/reload", methods=["POST", "PUT"])
+    def reload_config() -> Response:
+        if reload is None:
+            # As Prometheus answers: reloading over HTTP is opt-in.
+            return Response("Lifecycle API is not enabled.\n", status=403, content_type="text/plain")
+        problem = reload()
+        if problem is not None:
+            return Response(f"failed to reload config: {problem}\n", status=500, content_type="text/plain")
+        return Response("config reloaded\n", content_type="text/plain")
 
     return app

@@ -7,26 +7,26 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-import requests
-
-from collectors.pricing import PriceBook
 from collectors.pricing.collector import PricingCollector
 from collectors.probes.collector import ProbesCollector
 from exporter import __version__
 from exporter.app import ProbeHandler, create_app
-from exporter.collector import Collector, CollectorContext, Endpoint
-from exporter.config import EnabledCollector, read_config, validate_config
+from exporter.collector import Collector
+from exporter.config import LoadedConfig, read_config, validate_config
 from exporter.config_errors import ConfigError
 from exporter.demo import DemoOptions, demo_config, start_simulator
+from exporter.durations import parse_duration
 from exporter.exposition import scrape_body
 from exporter.logs import setup_logging
 from exporter.registry import discover
+from exporter.reload import RunningCollectors
 from exporter.render import EncodingDemand, Format
 from exporter.runner import DeadlineRunner
-from exporter.scheduler import make_scheduler
-from exporter.server import HTTPServer, ListenAddressError
+from exporter.scheduler import CollectorScheduler
+from exporter.server import HTTPServer, ListenAddressError, ServerLimits
 from exporter.simulator import Simulator
 from exporter.snapshot import SnapshotStore
 
@@ -37,6 +37,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="skyserve-exporter", description=__doc__)
     parser.add_argument("--config", dest="config", type=Path, help="YAML config file")
     parser.add_argument("--web.listen-address", dest="listen", default=":9091", help="HOST:PORT or :PORT")
+    defaults = ServerLimits()
+    parser.add_argument(
+        "--web.read-header-timeout",
+        dest="read_header_timeout",
+        type=parse_duration,
+        default=defaults.read_header_timeout,
+        help="a request's head must arrive within this long (slowloris defence)",
+    )
+    parser.add_argument(
+        "--web.idle-timeout",
+        dest="idle_timeout",
+        type=parse_duration,
+        default=defaults.idle_timeout,
+        help="close keep-alive connections idle this long",
+    )
+    parser.add_argument(
+        "--web.max-connections",
+        dest="max_connections",
+        type=int,
+        default=defaults.max_connections,
+        help="past this many open connections, the one idle the longest is closed",
+    )
     parser.add_argument("--demo", action="store_true", help="serve a simulated fleet (no cloud needed)")
     parser.add_argument("--demo.services", dest="demo_services", type=int, default=4)
     parser.add_argument("--demo.replicas", dest="demo_replicas", type=int, default=5, help="per service")
@@ -44,23 +66,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--config.check", dest="config_check", action="store_true", help="validate and exit")
     parser.add_argument("--once", action="store_true", help="collect once, print the exposition, exit")
     parser.add_argument(
+        "--web.enable-lifecycle",
+        dest="enable_lifecycle",
+        action="store_true",
+        help="allow POST /-/reload (SIGHUP reloads the config either way)",
+    )
+    parser.add_argument(
         "--log.level", dest="log_level", default="info", choices=["debug", "info", "warning", "error"]
     )
     parser.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
     parser.add_argument("--version", action="version", version=f"skyserve-exporter {__version__}")
     return parser.parse_args(argv)
-
-
-def build_collectors(enabled: Sequence[EnabledCollector], context: CollectorContext) -> list[Collector]:
-    collectors, problems = [], []
-    for item in enabled:
-        try:
-            collectors.append(item.factory.from_config(item.config, context))
-        except ValueError as exc:
-            problems.append(f"collectors.{item.factory.name}: {exc}")
-    if problems:
-        raise ConfigError(problems)
-    return collectors
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -75,52 +91,37 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_with(args: argparse.Namespace, logger: logging.Logger, simulator: Simulator | None) -> int:
+    running = _running_collectors(args, logger, simulator)
     try:
-        collectors, store, context = _assemble(args, logger, simulator)
+        running.load()
     except ConfigError as exc:
         print("config error:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
         return EXIT_CONFIG
+    collectors = running.collectors
     if args.config_check:
         print(f"config OK: collectors {', '.join(c.name for c in collectors)}")
         return 0
     if all(collector.name == PricingCollector.name for collector in collectors):
         logger.warning("no collector enabled: set SKYPILOT_API_SERVER_ENDPOINT or pass --config or --demo")
     if args.once:
-        return _collect_once(collectors, store, context)
-    return _serve(args.listen, collectors, store, context)
+        return _collect_once(running, logger)
+    return _serve(args, running, logger)
 
 
-def _assemble(
+def _running_collectors(
     args: argparse.Namespace, logger: logging.Logger, simulator: Simulator | None
-) -> tuple[list[Collector], SnapshotStore, CollectorContext]:
-    """Config, price book, store and collectors, wired together; ConfigError on any problem."""
+) -> RunningCollectors:
+    """The collectors the config names, loaded now and re-loaded the same way on every reload."""
     environ = dict(os.environ)
     factories = discover()
-    raw = read_config(args.config, factories, environ)
-    if simulator is not None:
-        raw = demo_config(raw, simulator)
-    loaded = validate_config(raw, factories)
-    book = PriceBook.from_config(loaded.pricing, requests.Session, time.time)
-    pricing = PricingCollector(book, loaded.pricing)
-    schedules = {pricing.name: (pricing.interval, pricing.stale_after)}
-    schedules.update(
-        {e.factory.name: (e.config.interval, e.config.stale_after_seconds) for e in loaded.collectors}
-    )
-    store = SnapshotStore(schedules)
-    context = CollectorContext(
-        requests.Session, time.time, logger, environ, prices=book, discovered=lambda: discovered(store)
-    )
-    return [pricing, *build_collectors(loaded.collectors, context)], store, context
 
+    def load() -> LoadedConfig:
+        raw = read_config(args.config, factories, environ)
+        if simulator is not None:
+            raw = demo_config(raw, simulator)
+        return validate_config(raw, factories)
 
-def discovered(store: SnapshotStore) -> tuple[Endpoint, ...]:
-    """Endpoints in the data currently served, for the probes: gone services stop being probed."""
-    found: list[Endpoint] = []
-    for view in store.view(time.time()):
-        serving = view.serving
-        if serving is not None and serving.build is not None:
-            found.extend(serving.build.endpoints)
-    return tuple(found)
+    return RunningCollectors(load, SnapshotStore({}, started_at=time.time()), environ, time.time, logger)
 
 
 def probe_handler(collectors: Sequence[Collector]) -> ProbeHandler | None:
@@ -135,38 +136,44 @@ def _demo_options(args: argparse.Namespace) -> DemoOptions:
     return DemoOptions(services=args.demo_services, replicas=args.demo_replicas, seed=args.demo_seed)
 
 
-def _collect_once(collectors: Sequence[Collector], store: SnapshotStore, context: CollectorContext) -> int:
-    for collector in collectors:
-        snapshot = DeadlineRunner(collector, context.clock, context.logger).run()
-        assert snapshot is not None  # a new runner has no stuck run to wait for
-        store.put(snapshot)
-    views = store.view(context.clock())
+def _collect_once(running: RunningCollectors, logger: logging.Logger) -> int:
+    store = running.store
+    for collector in running.collectors:
+        snapshot = DeadlineRunner(collector, time.time, logger).run()
+        if snapshot is not None:  # always, for a runner that has never run
+            store.put(snapshot)
+    views = store.view(time.time())
     sys.stdout.buffer.write(b"".join(scrape_body(views, Format.TEXT, gzipped=False)))
     sys.stdout.flush()
     return 0 if all(view.up for view in views) else 1
 
 
-def _serve(
-    listen: str, collectors: Sequence[Collector], store: SnapshotStore, context: CollectorContext
-) -> int:
-    logger = context.logger
-    try:
-        demand = EncodingDemand(context.clock)
-        app = create_app(store, demand, context.clock, prober=probe_handler(collectors))
-        server = HTTPServer(app, listen, logger)
-    except (ListenAddressError, OSError) as exc:
-        logger.error("cannot listen", extra={"address": listen, "error": str(exc)})
-        return EXIT_CONFIG
-    scheduler = make_scheduler(collectors, store, demand, context.clock, logger)
-    scheduler.start()
-    logger.info(
-        "listening",
-        extra={"address": listen, "port": server.port, "version": __version__},
+def _serve(args: argparse.Namespace, running: RunningCollectors, logger: logging.Logger) -> int:
+    store = running.store
+    demand = EncodingDemand(time.time)
+    reload = running.reload if args.enable_lifecycle else None
+    app = create_app(
+        store, demand, time.time, prober=lambda: probe_handler(running.collectors), reload=reload
     )
     try:
-        server.serve_until_signalled()
+        limits = replace(
+            ServerLimits(),
+            read_header_timeout=args.read_header_timeout,
+            idle_timeout=args.idle_timeout,
+            max_connections=args.max_connections,
+        )
+        server = HTTPServer(app, args.listen, logger, limits)
+    except (ListenAddressError, OSError) as exc:
+        logger.error("cannot listen", extra={"address": args.listen, "error": str(exc)})
+        return EXIT_CONFIG
+    scheduler = CollectorScheduler(store, demand, time.time, logger)
+    running.run_with(scheduler)
+    scheduler.start()
+    logger.info("listening", extra={"address": args.listen, "port": server.port, "version": __version__})
+    try:
+        server.serve_until_signalled(on_hangup=running.reload)
     finally:
-        scheduler.shutdown(wait=False)
+        scheduler.shutdown()
     logger.info("stopped")
     return 0
 

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from exporter.render import Encoding, Format, compress, encode_families, trailer
 from exporter.selfmetrics import self_families
-from exporter.snapshot import CollectorView, SnapshotStore
+from exporter.snapshot import CollectorView, ReloadStatus, SnapshotStore
 
 
 class ScrapeCache:
@@ -29,15 +29,17 @@ class ScrapeCache:
             cached = self._last.get((fmt, gzipped))
         if cached is not None and cached[0] == key:
             return cached[1]
-        chunks = scrape_body(views, fmt, gzipped)
+        chunks = scrape_body(views, fmt, gzipped, self._store.reload_status)
         with self._lock:
             self._last[(fmt, gzipped)] = (key, chunks)
         return chunks
 
 
-def scrape_body(views: Sequence[CollectorView], fmt: Format, gzipped: bool) -> list[bytes]:
+def scrape_body(
+    views: Sequence[CollectorView], fmt: Format, gzipped: bool, reload: ReloadStatus | None = None
+) -> list[bytes]:
     """The response body as chunks; only the small self-metrics part is encoded here."""
-    head = encode_families(fmt, self_families(views))
+    head = encode_families(fmt, self_families(views, reload))
     tail = trailer(fmt)
     if gzipped:
         head, tail = compress(head), compress(tail) if tail else b""

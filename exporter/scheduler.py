@@ -16,6 +16,63 @@ from exporter.snapshot import SnapshotStore
 
 # Jitter spreads collectors that share an interval, so their upstream calls do not line up.
 _MAX_JITTER_SECONDS = 5.0
+_MAX_CONCURRENT_JOBS = 64
+
+
+class CollectorScheduler:
+    """APScheduler with one job per collector; jobs come and go as the config is reloaded."""
+
+    def __init__(
+        self, store: SnapshotStore, demand: EncodingDemand, clock: Clock, logger: logging.Logger
+    ) -> None:
+        self._store = store
+        self._demand = demand
+        self._clock = clock
+        self._logger = logger
+        # Threads are made only as jobs need them; each job runs at most one instance at a time.
+        self._scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=_MAX_CONCURRENT_JOBS)}, timezone=UTC
+        )
+        self._job_ids: dict[str, str] = {}
+
+    def add(self, collector: Collector, generation: int) -> None:
+        """Run ``collector`` from now on, replacing any job of the same name."""
+        self.remove(collector.name)
+        # A job id per generation: APScheduler would hold the new job back while the replaced
+        # one's run is still in flight under the same id.
+        job_id = self._job_ids[collector.name] = f"{collector.name}#{generation}"
+        job = CollectorJob(
+            DeadlineRunner(collector, self._clock, self._logger),
+            self._store,
+            self._demand,
+            LineCache(),
+            self._logger,
+            generation,
+        )
+        self._scheduler.add_job(
+            job,
+            trigger=IntervalTrigger(
+                seconds=collector.interval, jitter=min(_MAX_JITTER_SECONDS, collector.interval / 10)
+            ),
+            id=job_id,
+            name=f"collect {collector.name}",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(collector.interval)),
+        )
+
+    def remove(self, name: str) -> None:
+        """Stop scheduling ``name``; a run in progress ends on its own and its result is dropped."""
+        job_id = self._job_ids.pop(name, None)
+        if job_id is not None and self._scheduler.get_job(job_id) is not None:
+            self._scheduler.remove_job(job_id)
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def shutdown(self, wait: bool = False) -> None:
+        self._scheduler.shutdown(wait=wait)
 
 
 def make_scheduler(
@@ -24,24 +81,11 @@ def make_scheduler(
     demand: EncodingDemand,
     clock: Clock,
     logger: logging.Logger,
-) -> BackgroundScheduler:
-    scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=max(1, len(collectors)))},
-        timezone=UTC,
-    )
+) -> CollectorScheduler:
+    """A scheduler for a fixed set of collectors already known to ``store``."""
+    scheduler = CollectorScheduler(store, demand, clock, logger)
     for collector in collectors:
-        scheduler.add_job(
-            CollectorJob(DeadlineRunner(collector, clock, logger), store, demand, LineCache(), logger),
-            trigger=IntervalTrigger(
-                seconds=collector.interval, jitter=min(_MAX_JITTER_SECONDS, collector.interval / 10)
-            ),
-            id=collector.name,
-            name=f"collect {collector.name}",
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(1, int(collector.interval)),
-        )
+        scheduler.add(collector, store.generation(collector.name))
     return scheduler
 
 
@@ -54,13 +98,14 @@ class CollectorJob:
     demand: EncodingDemand
     lines: LineCache  # this collector's encoded lines from its previous run
     logger: logging.Logger
+    generation: int  # the store drops this job's runs once a reload has replaced it
 
     def __call__(self) -> None:
         snapshot = self.runner.run(self.demand.wanted(), self.lines)
         if snapshot is None:
             self.store.skip_run(self.runner.name)
             return
-        self.store.put(snapshot)
+        self.store.put(snapshot, self.generation)
         if snapshot.ok:
             self.logger.debug(
                 "collection done",

@@ -8,7 +8,7 @@ from prometheus_client.core import Metric
 from exporter import __version__
 from exporter.errors import ErrorKind
 from exporter.metrics import FamilyBuilder, MetricSpec, MetricTable
-from exporter.snapshot import CollectorView
+from exporter.snapshot import CollectorView, ReloadStatus
 
 SELF_METRICS = MetricTable(
     (
@@ -61,6 +61,18 @@ SELF_METRICS = MetricTable(
             ("collector", "reason"),
         ),
         MetricSpec(
+            "skyserve_exporter_config_last_reload_successful",
+            "gauge",
+            "1 if the last attempt to load --config succeeded (at start or on reload), 0 if it was rejected.",
+            (),
+        ),
+        MetricSpec(
+            "skyserve_exporter_config_last_reload_success_timestamp_seconds",
+            "gauge",
+            "Unix time of the last successful load of --config (at start or on reload).",
+            (),
+        ),
+        MetricSpec(
             "skyserve_exporter_upstream_info",
             "gauge",
             "Always 1; version of the upstream a collector last talked to.",
@@ -70,9 +82,14 @@ SELF_METRICS = MetricTable(
 )
 
 
-def self_families(views: Sequence[CollectorView]) -> list[Metric]:
+def self_families(views: Sequence[CollectorView], reload: ReloadStatus | None = None) -> list[Metric]:
     out = FamilyBuilder(SELF_METRICS, refresh_seconds=None)
     out.add("skyserve_exporter_build_info", (__version__, platform.python_version()), 1)
+    if reload is not None:
+        out.add("skyserve_exporter_config_last_reload_successful", (), 1 if reload.successful else 0)
+        out.add(
+            "skyserve_exporter_config_last_reload_success_timestamp_seconds", (), reload.success_timestamp
+        )
     for view in views:
         _add_view(out, view)
     return out.families()

@@ -99,11 +99,11 @@ class HTTPServer:
     def port(self) -> int:
         return int(self._socket.getsockname()[1])
 
-    def serve_until_signalled(self, on_hangup: Callable[[], None] | None = None) -> None:
+    def serve_until_signalled(self, on_hangup: Callable[[], object] | None = None) -> None:
         """Serve until SIGTERM or SIGINT; SIGHUP calls ``on_hangup`` (the process never dies of it)."""
         self.run(signals=True, on_hangup=on_hangup)
 
-    def run(self, signals: bool = False, on_hangup: Callable[[], None] | None = None) -> None:
+    def run(self, signals: bool = False, on_hangup: Callable[[], object] | None = None) -> None:
         """Serve until ``stop()`` (or a signal, with ``signals``: only in the main thread)."""
         _raise_open_files_limit()
         try:
@@ -118,7 +118,7 @@ class HTTPServer:
         if loop is not None and stopping is not None:
             loop.call_soon_threadsafe(stopping.set)
 
-    async def _serve(self, signals: bool, on_hangup: Callable[[], None] | None) -> None:
+    async def _serve(self, signals: bool, on_hangup: Callable[[], object] | None) -> None:
         loop = self._loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._loop_exception)
         stopping = self._stopping = asyncio.Event()
@@ -143,7 +143,7 @@ class HTTPServer:
         if self._stopping is not None:
             self._stopping.set()
 
-    def _hangup(self, on_hangup: Callable[[], None] | None) -> None:
+    def _hangup(self, on_hangup: Callable[[], object] | None) -> None:
         if on_hangup is None:
             self._logger.info("SIGHUP received and ignored: there is nothing to reload")
             return

@@ -54,6 +54,14 @@ class _Schedule:
     stale_after: float
 
 
+@dataclass(frozen=True)
+class ReloadStatus:
+    """How the last attempt to reload the config went, named as Prometheus reports its own."""
+
+    successful: bool
+    success_timestamp: float
+
+
 class SnapshotStore:
     """Latest run and latest good run per collector, plus the counters that outlive snapshots.
 
@@ -61,16 +69,20 @@ class SnapshotStore:
     under a short lock.
     """
 
-    def __init__(self, schedules: Mapping[str, tuple[float, float]]) -> None:
+    def __init__(self, schedules: Mapping[str, tuple[float, float]], started_at: float = 0.0) -> None:
         """``schedules`` maps collector name to (interval, stale_after) in seconds."""
-        self._schedules = {name: _Schedule(*pair) for name, pair in schedules.items()}
         self._lock = threading.Lock()
+        self._schedules: dict[str, _Schedule] = {}
+        self._generation: dict[str, int] = {}
         self._last_run: dict[str, Snapshot] = {}
         self._last_good: dict[str, Snapshot] = {}
-        self._errors: dict[str, Counter[ErrorKind]] = {name: Counter() for name in schedules}
-        self._skipped: dict[str, Counter[str]] = {name: Counter() for name in schedules}
+        self._errors: dict[str, Counter[ErrorKind]] = {}
+        self._skipped: dict[str, Counter[str]] = {}
         self._runs_skipped: Counter[str] = Counter()
+        self._reload = ReloadStatus(True, started_at)
         self._version = 0
+        for name, (interval, stale_after) in schedules.items():
+            self.schedule(name, interval, stale_after)
 
     @property
     def names(self) -> list[str]:
@@ -81,9 +93,52 @@ class SnapshotStore:
         """Changes whenever a run is stored: what a scrape shows can only change with it or with time."""
         return self._version
 
-    def put(self, snapshot: Snapshot) -> None:
+    @property
+    def reload_status(self) -> ReloadStatus:
+        return self._reload
+
+    def schedule(self, name: str, interval: float, stale_after: float) -> int:
+        """Start keeping ``name`` or, if kept already, forget its data (a changed collector starts
+        afresh; its counters go on). Returns the generation that ``put`` must carry from now on."""
+        with self._lock:
+            self._version += 1
+            self._schedules[name] = _Schedule(interval, stale_after)
+            self._generation[name] = self._generation.get(name, 0) + 1
+            self._last_run.pop(name, None)
+            self._last_good.pop(name, None)
+            self._errors.setdefault(name, Counter())
+            self._skipped.setdefault(name, Counter())
+            return self._generation[name]
+
+    def generation(self, name: str) -> int:
+        with self._lock:
+            return self._generation[name]
+
+    def remove(self, name: str) -> None:
+        """Forget ``name`` entirely: its series leave /metrics at the next scrape."""
+        with self._lock:
+            self._version += 1
+            for table in (self._schedules, self._generation, self._last_run, self._last_good):
+                table.pop(name, None)
+            self._errors.pop(name, None)
+            self._skipped.pop(name, None)
+            self._runs_skipped.pop(name, None)
+
+    def note_reload(self, successful: bool, at: float) -> None:
+        with self._lock:
+            self._version += 1
+            previous = self._reload.success_timestamp
+            self._reload = ReloadStatus(successful, at if successful else previous)
+
+    def put(self, snapshot: Snapshot, generation: int | None = None) -> bool:
+        """Store a run; a run of a collector since replaced or removed (older ``generation``) is
+        dropped, so a reload never lets the old config's data in after the new one's."""
         name = snapshot.collector
         with self._lock:
+            if name not in self._schedules:
+                return False
+            if generation is not None and generation != self._generation[name]:
+                return False
             self._version += 1
             self._last_run[name] = snapshot
             if snapshot.ok:
@@ -92,12 +147,14 @@ class SnapshotStore:
                     self._skipped[name].update(snapshot.build.skipped)
             elif snapshot.error_kind is not None:
                 self._errors[name][snapshot.error_kind] += 1
+            return True
 
     def skip_run(self, name: str) -> None:
         """Count a run not started because the collector's last one is still stuck."""
         with self._lock:
-            self._version += 1
-            self._runs_skipped[name] += 1
+            if name in self._schedules:
+                self._version += 1
+                self._runs_skipped[name] += 1
 
     def view(self, now: float) -> list[CollectorView]:
         with self._lock:

@@ -9,10 +9,13 @@ one-line message, not a crash with a traceback.
 
 import json
 import re
+import socket
 from typing import Annotated, Any
 
 import requests
 from pydantic import BeforeValidator, PlainSerializer
+from urllib3 import BaseHTTPResponse
+from urllib3.exceptions import DecodeError, HTTPError, ReadTimeoutError
 
 from exporter.deadline import Deadline
 from exporter.errors import UpstreamParseError, UpstreamTimeout, UpstreamUnavailable
@@ -53,22 +56,27 @@ ByteSize = Annotated[int, BeforeValidator(parse_size), PlainSerializer(format_si
 """A config field holding bytes, written in the file as ``64MiB`` or ``10MB``."""
 
 
-def read_body(response: requests.Response, deadline: Deadline, limit: int, what: str) -> bytes:
-    """The whole body of a response requested with ``stream=True``, within ``deadline`` and ``limit``.
+def read_body(
+    response: requests.Response | BaseHTTPResponse, deadline: Deadline, limit: int, what: str
+) -> bytes:
+    """The whole body of a response, within ``deadline`` and ``limit``.
 
-    Raises UpstreamTimeout when the deadline passes mid-body, UpstreamParseError past ``limit``
-    (after decoding any Content-Encoding, so a compressed bomb is caught too) and
-    UpstreamUnavailable when the connection breaks. The response is closed in every case.
+    ``response`` is a ``requests`` response made with ``stream=True`` or a urllib3 one made with
+    ``preload_content=False`` (the kubernetes client's). Raises UpstreamTimeout when the deadline
+    passes mid-body, UpstreamParseError past ``limit`` (after decoding any Content-Encoding, so a
+    compressed bomb is caught too) or when that encoding is corrupt, and UpstreamUnavailable when
+    the connection breaks. The response is closed in every case.
     """
+    raw = response.raw if isinstance(response, requests.Response) else response
     try:
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit and "Content-Encoding" not in response.headers:
+        declared = raw.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit and "Content-Encoding" not in raw.headers:
             raise _too_large(what, limit)
         pieces: list[bytes] = []
         size = 0
         while True:
-            deadline.remaining()
-            piece = response.raw.read1(_CHUNK_BYTES, decode_content=True)
+            _bound_next_read(raw, deadline.remaining())
+            piece = raw.read1(_CHUNK_BYTES, decode_content=True)
             if not piece:
                 break
             size += len(piece)
@@ -76,14 +84,28 @@ def read_body(response: requests.Response, deadline: Deadline, limit: int, what:
                 raise _too_large(what, limit)
             pieces.append(piece)
         return b"".join(pieces)
-    except UpstreamTimeout:
+    except (UpstreamTimeout, ReadTimeoutError):
         raise UpstreamTimeout(f"{what}: the answer did not arrive in full within the timeout") from None
-    except (requests.RequestException, OSError, ValueError) as exc:
-        # urllib3's protocol and decode errors derive from these; none carries anything secret,
-        # but the type name is all a reader needs.
+    except DecodeError:
+        raise UpstreamParseError(f"{what}: the answer's Content-Encoding cannot be decoded") from None
+    except (requests.RequestException, HTTPError, OSError, ValueError) as exc:
+        # urllib3 reports a broken connection as ProtocolError; none carries anything secret, but
+        # the type name is all a reader needs.
         raise UpstreamUnavailable(f"{what}: the answer broke off ({type(exc).__name__})") from None
     finally:
         response.close()
+
+
+def _bound_next_read(raw: BaseHTTPResponse, remaining: float) -> None:
+    # The socket timeout was set once, from the budget left when the request was sent; without
+    # this, a piece arriving just before each read timeout could stretch the body to about twice
+    # the budget. Neither urllib3 nor http.client offers a public way to reach the socket the body
+    # is read from (http.client's buffered SocketIO), so this is best effort: without one (a test
+    # double, a body already read) the read keeps the timeout it has.
+    buffered = getattr(getattr(raw, "_fp", None), "fp", None)
+    sock = getattr(getattr(buffered, "raw", None), "_sock", None)
+    if isinstance(sock, socket.socket):
+        sock.settimeout(remaining)
 
 
 def _too_large(what: str, limit: int) -> UpstreamParseError:

@@ -67,7 +67,9 @@ class BareMetalCollector:
         stale_after: float | None = None,
     ) -> None:
         self.interval = interval
-        self.timeout = checker.timeout
+        # The section's timeout bounds each check; the run as a whole has its interval, and keeps
+        # its own budget within it (run_budget).
+        self.timeout = interval
         self._source = source
         self._checker = checker
         self._logger = logger

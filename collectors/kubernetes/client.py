@@ -2,11 +2,11 @@
 
 Responses are read with ``_preload_content=False`` and parsed with ``json``: the client's own model
 deserialisation builds a pydantic object per field and costs seconds at a few thousand pods (see
-docs/performance.md). Each page is cut down to the fields the collector reads (``slim``) as it
-arrives.
+docs/performance.md). Each page is read in pieces within the collection's deadline and
+``body_size_limit`` (the client's own read has neither bound), then cut down to the fields the
+collector reads (``slim``) as it arrives.
 """
 
-import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from collectors.kubernetes.listing import ContextListing, FetchResult, ListQuery
 from collectors.kubernetes.slim import slim_node, slim_pod
 from exporter.deadline import Deadline
 from exporter.errors import UpstreamAuthError, UpstreamUnavailable
+from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, loads_json, read_body
 
 # A continue token expires when etcd compacts (about 5 minutes); needing more than a few fresh
 # starts in one collection means the list cannot finish, and waiting longer will not help.
@@ -52,10 +53,12 @@ class KubernetesClient:
         *,
         client_factory: ClientFactory = new_api_client,
         monotonic: Callable[[], float] = time.monotonic,
+        body_size_limit: int = DEFAULT_BODY_SIZE_LIMIT,
     ) -> None:
         self._targets = tuple(targets)
         self._query = query
         self._timeout = timeout
+        self._body_size_limit = body_size_limit
         self._environ = environ
         self._client_factory = client_factory
         self._monotonic = monotonic
@@ -149,17 +152,13 @@ class KubernetesClient:
                 _preload_content=False,
                 _request_timeout=deadline.remaining(),
             )
-            try:
-                data = response.data
-            finally:
-                response.release_conn()
         except ApiException as exc:
             if exc.status == GONE and token is not None:
                 raise _ContinueExpired from None
             raise api_error(exc, where) from None
         except HTTPError as exc:
             raise transport_error(exc, where) from None
-        return _decode_page(data, where)
+        return _decode_page(read_body(response, deadline, self._body_size_limit, where), where)
 
     def _client(self, target: Target) -> ApiClient:
         client = self._clients.get(target.context)
@@ -182,10 +181,7 @@ def _bound(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..
 
 def _decode_page(data: bytes, where: str) -> tuple[list[Any], str | None]:
     """A list answer's items and continue token; UpstreamParseError for anything else."""
-    try:
-        body = json.loads(data)
-    except ValueError:
-        raise parse_error(where, "the answer is not JSON") from None
+    body = loads_json(data, where)
     items = body.get("items") if isinstance(body, dict) else None
     if items is None and isinstance(body, dict) and "items" in body:
         items = []  # the API server sends "items": null for an empty list

@@ -71,7 +71,9 @@ class KubernetesCollector:
 
         targets = resolve_targets(settings, context.environ)
         query = ListQuery(settings.namespaces, settings.effective_selector, settings.page_size)
-        client = KubernetesClient(targets, query, settings.timeout, context.environ)
+        client = KubernetesClient(
+            targets, query, settings.timeout, context.environ, body_size_limit=settings.body_size_limit
+        )
         rules = PodRules(settings.service_label, settings.include_skypilot)
         return cls(
             client,

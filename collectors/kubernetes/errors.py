@@ -24,6 +24,7 @@ from exporter.errors import (
     UpstreamUnavailable,
 )
 from exporter.redact import redact_text
+from exporter.upstream import encodable
 
 GONE: Final = 410
 _MAX_MESSAGE = 300
@@ -63,7 +64,7 @@ def _status_message(body: object) -> str:
         return ""
     try:
         status = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder follows
         return ""
     message = status.get("message") if isinstance(status, dict) else None
     return f": {_bounded(message)}" if isinstance(message, str) and message else ""
@@ -75,5 +76,8 @@ def _short(exc: BaseException) -> str:
 
 
 def _bounded(text: str) -> str:
+    if not encodable(text):
+        # A lone surrogate from the API server's JSON would make logging this message fail.
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     text = redact_text(" ".join(text.split()))
     return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "..."

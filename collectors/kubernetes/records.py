@@ -1,4 +1,8 @@
-"""Listed pods and nodes as typed records; a malformed object is skipped and counted, never fatal."""
+"""Listed pods and nodes as typed records; a malformed object is skipped and counted, never fatal.
+
+So is one with a label text that cannot be written as UTF-8 (JSON lets a lone surrogate such as
+``\\ud800`` through): it would fail the whole exposition, not just its own series.
+"""
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -13,12 +17,14 @@ from collectors.kubernetes.listing import ContextListing
 from collectors.kubernetes.placement import NodePlacement, node_placement
 from collectors.kubernetes.resources import Amounts, node_amounts, pod_requests
 from collectors.kubernetes.status import pod_status
+from exporter.upstream import encodable
 
 INVALID_POD: Final = "invalid_pod"
 NO_SERVICE_NAME: Final = "no_service_name"
 DUPLICATE_POD: Final = "duplicate_pod"
 INVALID_NODE: Final = "invalid_node"
 DUPLICATE_NODE: Final = "duplicate_node"
+BAD_ENCODING: Final = "bad_encoding"
 
 _ENDED_PHASES: Final = frozenset({"Failed", "Succeeded"})
 
@@ -75,6 +81,9 @@ def parse_cluster(listings: Iterable[ContextListing], rules: PodRules) -> Cluste
             node = parse_node(raw, listing.context)
             if node is None:
                 skipped[INVALID_NODE] += 1
+            elif not _node_encodable(node):
+                # Its pods are still exported, as pods on a node not listed are: unplaced.
+                skipped[BAD_ENCODING] += 1
             else:
                 nodes[(node.context, node.name)] = node
         for raw in listing.pods:
@@ -128,19 +137,24 @@ def parse_pod(raw: Any, context: str, service_label: str) -> PodRecord | str:
     spec, status = _dict(raw.get("spec")), _dict(raw.get("status"))
     node_name = spec.get("nodeName")
     node_name = node_name if _text(node_name) else ""
+    version = labels.get(VERSION_LABEL, "")
+    accelerator_hint = node_accelerator(_labels(spec.get("nodeSelector")))
+    # The texts that become label values (the context comes from our own config).
+    if not _all_encodable(name, namespace, service, version, node_name, accelerator_hint):
+        return BAD_ENCODING
     return PodRecord(
         context=context,
         namespace=namespace,
         name=name,
         replica_id=name,
         service_name=service,
-        version=labels.get(VERSION_LABEL, ""),
+        version=version,
         status=pod_status(raw),
         node_name=node_name,
         created_at=_timestamp(metadata.get("creationTimestamp")),
         requests=pod_requests(spec),
         holds_resources=bool(node_name) and status.get("phase") not in _ENDED_PHASES,
-        accelerator_hint=node_accelerator(_labels(spec.get("nodeSelector"))),
+        accelerator_hint=accelerator_hint,
     )
 
 
@@ -160,6 +174,15 @@ def parse_node(raw: Any, context: str) -> NodeRecord | None:
         capacity=node_amounts(status.get("capacity")),
         allocatable=node_amounts(status.get("allocatable")),
     )
+
+
+def _node_encodable(node: NodeRecord) -> bool:
+    where = node.placement
+    return _all_encodable(node.name, where.region, where.zone, where.instance_type, where.accelerator)
+
+
+def _all_encodable(*texts: str) -> bool:
+    return all(encodable(text) for text in texts)
 
 
 def _timestamp(value: Any) -> float | None:

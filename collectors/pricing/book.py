@@ -66,6 +66,7 @@ class PriceBook:
             fallback_url=config.refresh_fallback_url,
             timeout=config.refresh_timeout,
             session_factory=session_factory,
+            body_size_limit=config.body_size_limit,
         )
         self._snapshot = self._make_snapshot(loaded)
         self._refresh_lock = threading.Lock()  # one refresh at a time

@@ -31,6 +31,10 @@ class PricingCollector:
         self.timeout = config.refresh_timeout
         self.stale_after = 3 * self.interval
 
+    @property
+    def book(self) -> PriceBook:
+        return self._book
+
     def fetch(self) -> None:
         if self._refresh:
             self._book.refresh()  # keeps the cached catalog and counts the failure on any error

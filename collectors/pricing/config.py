@@ -7,6 +7,7 @@ from pydantic import Field, field_validator, model_validator
 
 from exporter.collector import StrictModel
 from exporter.durations import Duration
+from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, ByteSize
 
 # SkyPilot 0.14's sky/skylet/constants.py: HOSTED_CATALOG_DIR_URL (and its S3 mirror, used on
 # HTTP 429) joined with CATALOG_SCHEMA_VERSION.
@@ -60,6 +61,7 @@ class PricingConfig(StrictModel):
     refresh_url: str = DEFAULT_REFRESH_URL
     refresh_fallback_url: str | None = DEFAULT_REFRESH_FALLBACK_URL
     refresh_timeout: Duration = 60.0
+    body_size_limit: ByteSize = DEFAULT_BODY_SIZE_LIMIT  # per catalog download, as on collector sections
     kubernetes: KubernetesPricing | None = None
     skypilot_config: Path | None = None  # a SkyPilot config.yaml to read kubernetes.pricing from
     overrides: tuple[PriceOverride, ...] = ()

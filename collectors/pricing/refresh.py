@@ -5,11 +5,13 @@ HTTP 429, write the file atomically (temp file + rename) and record its md5 in
 ``.meta/{cloud}/vms.csv.md5``, so SkyPilot keeps treating the file as its own download. A file
 whose recorded md5 no longer matches was edited by hand after a download: SkyPilot then stops
 updating it, and so do we. Nothing is written unless the download parses as a catalog with rows.
+Both tries together get ``refresh_timeout``, and each answer is cut off past ``body_size_limit``.
 """
 
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,9 @@ import requests
 
 from collectors.pricing.catalog_csv import CatalogFormatError, ParsedCatalog, parse_catalog
 from collectors.pricing.loader import CATALOG_FILE, catalog_path
+from exporter.deadline import Deadline
+from exporter.errors import CollectorError
+from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, read_body
 
 USER_AGENT: Final = "SkyPilot/0.7"  # what SkyPilot's own catalog download sends
 LOCALLY_MODIFIED: Final = "locally_modified"
@@ -40,22 +45,33 @@ class CatalogSource:
     fallback_url: str | None
     timeout: float
     session_factory: Callable[[], requests.Session]
+    body_size_limit: int = DEFAULT_BODY_SIZE_LIMIT
+    monotonic: Callable[[], float] = time.monotonic
 
     def fetch(self, cloud: str) -> Download:
         """The cloud's catalog, checked to be one. Raises RefreshError."""
+        deadline = Deadline(self.timeout, self.monotonic, f"downloading the {cloud} catalog")
         with self.session_factory() as session:
-            response = self._get(session, self.base_url, cloud)
+            response = self._get(session, self.base_url, cloud, deadline)
             if response.status_code == 429 and self.fallback_url:
-                response = self._get(session, self.fallback_url, cloud)
-        if not response.ok:
-            raise RefreshError(f"HTTP {response.status_code}")
-        return _checked(response.content)
+                response.close()
+                response = self._get(session, self.fallback_url, cloud, deadline)
+            if not response.ok:
+                response.close()
+                raise RefreshError(f"HTTP {response.status_code}")
+            try:
+                data = read_body(response, deadline, self.body_size_limit, CATALOG_FILE)
+            except CollectorError as exc:
+                raise RefreshError(str(exc)) from None
+        return _checked(data)
 
-    def _get(self, session: requests.Session, base: str, cloud: str) -> requests.Response:
+    def _get(self, session: requests.Session, base: str, cloud: str, deadline: Deadline) -> requests.Response:
         url = f"{base.rstrip('/')}/{cloud}/{CATALOG_FILE}"
         try:
-            return session.get(url, timeout=self.timeout, headers={"User-Agent": USER_AGENT})
-        except requests.Timeout:
+            timeout = deadline.remaining()
+            # stream=True: read_body then bounds the download in total time and in size.
+            return session.get(url, timeout=timeout, headers={"User-Agent": USER_AGENT}, stream=True)
+        except (requests.Timeout, CollectorError):
             raise RefreshError(f"timed out after {self.timeout:g}s") from None
         except requests.RequestException as exc:
             raise RefreshError(f"request failed ({type(exc).__name__})") from None

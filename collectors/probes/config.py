@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from collectors.probes.addresses import split_host_port
 from exporter.collector import CollectorConfig, StrictModel
 from exporter.durations import Duration
+from exporter.upstream import ByteSize
 
 DEFAULT_MODULE_NAME = "http_2xx"
 HTTP_ONLY_KEYS = frozenset(
@@ -22,6 +23,7 @@ HTTP_ONLY_KEYS = frozenset(
         "fail_if_body_matches_regexp",
         "fail_if_body_not_matches_regexp",
         "follow_redirects",
+        "body_size_limit",
     }
 )
 TCP_ONLY_KEYS = frozenset({"tls"})
@@ -62,6 +64,8 @@ class ModuleConfig(StrictModel):
     fail_if_body_matches_regexp: tuple[str, ...] = ()
     fail_if_body_not_matches_regexp: tuple[str, ...] = ()
     follow_redirects: bool = True
+    # As blackbox's: a longer body fails the probe. Unset: the section's body_size_limit.
+    body_size_limit: ByteSize | None = None
     # tcp: TLS right after connecting.
     tls: bool = False
 
@@ -143,7 +147,8 @@ class ProbesConfig(CollectorConfig):
     """Probe discovered endpoints and static targets every ``interval``, ``concurrency`` at a time.
 
     ``modules`` adds to (or, by name, replaces) the built-in ``http_2xx``: GET ``/health``, 2xx
-    expected, 5 s timeout.
+    expected, 5 s timeout. The section's ``body_size_limit`` caps the body of every http module
+    that sets none of its own.
     """
 
     interval: Duration = 15.0

@@ -3,7 +3,8 @@
 Each round trip is timed by phase (resolve, connect, tls, processing = until the first response
 byte, transfer = reading the body) and the phases add up over redirects, as blackbox does. The
 final response decides success: its status (2xx unless ``valid_status_codes`` says otherwise),
-then the body regexps.
+then the body regexps. The whole exchange keeps to the module's timeout (``reader``), and a body
+longer than ``body_size_limit`` fails the probe, as in blackbox.
 """
 
 import base64
@@ -20,6 +21,7 @@ from collectors.probes.model import Deadline, ProbeResult, Trace
 from collectors.probes.network import Connection, Dialer
 from collectors.probes.reader import DeadlineSocket
 from exporter import __version__
+from exporter.upstream import format_size
 
 USER_AGENT = f"skyserve-exporter/{__version__}"
 MAX_REDIRECTS = 10  # as blackbox (Go's default client policy)
@@ -55,6 +57,7 @@ class HttpSettings:
     fail_if_body_not_matches: tuple[re.Pattern[bytes], ...]
     follow_redirects: bool
     dialer: Dialer
+    body_size_limit: int
 
     def probe(self, url: str, timeout: float) -> ProbeResult:
         started = time.perf_counter()
@@ -104,7 +107,7 @@ class HttpSettings:
                         request = request.redirected(response.status, location)
                         redirects += 1
                         continue
-                    body = _read_body(response, keep=self._reads_body)
+                    body = _read_body(response, self.body_size_limit, keep=self._reads_body)
                     trace.lap("transfer", first_byte)
                     return self.verdict(response.status, body)
 
@@ -172,9 +175,13 @@ def _default_headers(request: HttpRequest, parts: SplitResult) -> list[tuple[str
     return headers
 
 
-def _read_body(response: http.client.HTTPResponse, keep: bool) -> bytes:
+def _read_body(response: http.client.HTTPResponse, limit: int, keep: bool) -> bytes:
     kept = bytearray()
+    size = 0
     while chunk := response.read(_READ_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise http.client.HTTPException(f"the body is larger than body_size_limit ({format_size(limit)})")
         if keep and len(kept) < _KEPT_BODY_BYTES:
             kept += chunk[: _KEPT_BODY_BYTES - len(kept)]
     return bytes(kept)

@@ -15,6 +15,7 @@ from collectors.probes.http_probe import HttpSettings
 from collectors.probes.model import ProbeResult
 from collectors.probes.network import Dialer, tls_context
 from collectors.probes.tcp_probe import TcpSettings
+from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT
 
 
 class Prober(Protocol):
@@ -35,10 +36,19 @@ class Module:
 
 def compile_modules(config: ProbesConfig, environ: Mapping[str, str]) -> dict[str, Module]:
     """Every module by name; ValueError naming the key when one cannot be built."""
-    return {name: compile_module(name, module, environ) for name, module in config.all_modules().items()}
+    return {
+        name: compile_module(name, module, environ, config.body_size_limit)
+        for name, module in config.all_modules().items()
+    }
 
 
-def compile_module(name: str, config: ModuleConfig, environ: Mapping[str, str]) -> Module:
+def compile_module(
+    name: str,
+    config: ModuleConfig,
+    environ: Mapping[str, str],
+    body_size_limit: int = DEFAULT_BODY_SIZE_LIMIT,
+) -> Module:
+    """``body_size_limit``: the section's, for a module that sets none."""
     dialer = Dialer(
         preferred_ip_protocol=config.preferred_ip_protocol,
         ip_protocol_fallback=config.ip_protocol_fallback,
@@ -58,6 +68,7 @@ def compile_module(name: str, config: ModuleConfig, environ: Mapping[str, str]) 
             fail_if_body_not_matches=_patterns(config.fail_if_body_not_matches_regexp),
             follow_redirects=config.follow_redirects,
             dialer=dialer,
+            body_size_limit=config.body_size_limit or body_size_limit,
         )
     return Module(name, config.prober, config.timeout, config.path, prober)
 

@@ -1,7 +1,8 @@
 """REST client for the SkyPilot API server: health, then ``serve.status`` submitted and long-polled.
 
 Every failure leaves as one of the exceptions in ``exporter.errors``; messages name the server by its
-URL with credentials stripped and never include tokens, passwords or upstream stack traces.
+URL with credentials stripped and never include tokens, passwords or upstream stack traces. Every
+answer is read in full, error answers too, within the poll's deadline and ``body_size_limit``.
 """
 
 import re
@@ -34,6 +35,7 @@ from exporter.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, encodable, loads_json, read_body
 
 _ERRNO = re.compile(r"\[Errno -?\d+\][^'\")\]]*")
 _LOGIN_HINTS = ("login", "oauth2")
@@ -45,6 +47,16 @@ class FetchResult:
 
     services: tuple[Any, ...]
     upstream: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One HTTP answer, its body already read within the deadline and the size cap."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    body: bytes
+    to_login: bool
 
 
 class SkyServeClient:
@@ -59,10 +71,12 @@ class SkyServeClient:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         retry_delay: float = 0.5,
+        body_size_limit: int = DEFAULT_BODY_SIZE_LIMIT,
     ) -> None:
         self._session = session
         self._connection = connection
         self._timeout = timeout
+        self._body_size_limit = body_size_limit
         self._monotonic = monotonic
         self._sleep = sleep
         self._retry_delay = retry_delay
@@ -91,22 +105,25 @@ class SkyServeClient:
         return headers
 
     def _health(self, deadline: Deadline, headers: dict[str, str]) -> dict[str, str]:
-        response = self._request("GET", "/api/health", deadline, headers)
-        self._check(response, "health check", not_found=UpstreamParseError)
-        body = _json(response, "/api/health")
+        answer = self._request("GET", "/api/health", deadline, headers)
+        self._check(answer, "health check", not_found=UpstreamParseError)
+        body = _json(answer, "/api/health")
         if not isinstance(body, Mapping):
             raise UpstreamParseError("/api/health did not answer with a JSON object")
         found = {
-            "version": body.get("version") or response.headers.get(VERSION_HEADER),
-            "api_version": body.get("api_version") or response.headers.get(API_VERSION_HEADER),
+            "version": body.get("version") or answer.headers.get(VERSION_HEADER),
+            "api_version": body.get("api_version") or answer.headers.get(API_VERSION_HEADER),
         }
-        return {key: str(value) for key, value in found.items() if value is not None}
+        # These reach the landing page and the exporter's own metrics: a value that cannot be
+        # written as UTF-8 would break both, so it is left out.
+        texts = {key: str(value) for key, value in found.items() if value is not None}
+        return {key: text for key, text in texts.items() if encodable(text)}
 
     def _submit(self, deadline: Deadline, headers: dict[str, str]) -> str:
         body = {"service_names": None}
-        response = self._request("POST", "/serve/status", deadline, headers, json=body)
-        self._check(response, "serve.status", not_found=UpstreamParseError)
-        request_id = response.headers.get(REQUEST_ID_HEADER) or response.headers.get(LEGACY_REQUEST_ID_HEADER)
+        answer = self._request("POST", "/serve/status", deadline, headers, json=body)
+        self._check(answer, "serve.status", not_found=UpstreamParseError)
+        request_id = answer.headers.get(REQUEST_ID_HEADER) or answer.headers.get(LEGACY_REQUEST_ID_HEADER)
         if not request_id:
             raise UpstreamParseError(
                 f"serve.status answer from {self.server} has no {REQUEST_ID_HEADER} header"
@@ -116,34 +133,37 @@ class SkyServeClient:
     def _wait(self, request_id: str, deadline: Deadline, headers: dict[str, str]) -> list[Any]:
         while True:
             params = {"request_id": request_id}
-            response = self._request("GET", "/api/get", deadline, headers, params=params)
-            payload = self._result_payload(response)
-            del response  # its 5 MB body is not needed while the services are parsed
+            answer = self._request("GET", "/api/get", deadline, headers, params=params)
+            payload = self._result_payload(answer)
+            del answer  # its body (4 MB per 1,000 replicas) is not needed while the services are parsed
             if payload.status not in UNFINISHED:
                 return _services(payload)
             # The server long-polls until the request finishes, so this is a fallback for servers
             # (or proxies) that answer early; it must not spin.
             self._sleep(min(self._retry_delay, deadline.remaining()))
 
-    def _result_payload(self, response: requests.Response) -> RequestPayload:
-        if response.status_code == 500:
-            payload = _error_payload(response)
+    def _result_payload(self, answer: _Answer) -> RequestPayload:
+        if answer.status_code == 500:
+            payload = _error_payload(answer)
             if payload is not None:
                 return payload
-        self._check(response, "serve.status result", not_found=CollectorError)
-        return decode_payload(_json(response, "/api/get"))
+        self._check(answer, "serve.status result", not_found=CollectorError)
+        return decode_payload(_json(answer, "/api/get"))
 
     def _request(
         self, method: str, path: str, deadline: Deadline, headers: dict[str, str], **kwargs: Any
-    ) -> requests.Response:
+    ) -> _Answer:
         auth = None if "Authorization" in headers else self._connection.basic_auth
         try:
-            return self._session.request(
+            # stream=True: requests would otherwise read the body itself, with no bound on its
+            # size or on the time a trickling server may take to send it.
+            response = self._session.request(
                 method,
                 self.server + path,
                 headers=headers,
                 auth=auth,
                 timeout=deadline.remaining(),
+                stream=True,
                 **kwargs,
             )
         except requests.Timeout as exc:
@@ -152,14 +172,16 @@ class SkyServeClient:
             raise UpstreamUnavailable(f"cannot reach {self.server}: {_reason(exc)}") from exc
         except requests.RequestException as exc:
             raise UpstreamUnavailable(f"{method} {path} to {self.server} failed: {_reason(exc)}") from exc
+        body = read_body(response, deadline, self._body_size_limit, f"{method} {path}")
+        return _Answer(response.status_code, response.headers, body, _redirected_to_login(response))
 
-    def _check(self, response: requests.Response, what: str, not_found: type[CollectorError]) -> None:
-        code = response.status_code
-        if code in (401, 403) or _redirected_to_login(response):
+    def _check(self, answer: _Answer, what: str, not_found: type[CollectorError]) -> None:
+        code = answer.status_code
+        if code in (401, 403) or answer.to_login:
             raise UpstreamAuthError(f"{what}: {self.server} refused our credentials (HTTP {code})")
         if code == 200:
             return
-        message = f"{what}: HTTP {code} from {self.server}{_detail(response)}"
+        message = f"{what}: HTTP {code} from {self.server}{_detail(answer)}"
         if code == 404:
             raise not_found(message)
         if code >= 500:
@@ -177,11 +199,11 @@ def _services(payload: RequestPayload) -> list[Any]:
     return decode_services(payload.return_value)
 
 
-def _error_payload(response: requests.Response) -> RequestPayload | None:
+def _error_payload(answer: _Answer) -> RequestPayload | None:
     """The failed request's payload in a 500 answer (``{"detail": payload}``), if it is one."""
     try:
-        detail = response.json().get("detail")
-    except (ValueError, AttributeError):
+        detail = loads_json(answer.body, "/api/get").get("detail")
+    except (UpstreamParseError, AttributeError):
         return None
     if not isinstance(detail, Mapping):
         return None
@@ -189,20 +211,15 @@ def _error_payload(response: requests.Response) -> RequestPayload | None:
     return payload if payload.error is not None else None
 
 
-def _json(response: requests.Response, what: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        kind = response.headers.get("Content-Type", "no content type")
-        raise UpstreamParseError(
-            f"{what} answered HTTP {response.status_code} with non-JSON ({kind})"
-        ) from None
+def _json(answer: _Answer, what: str) -> Any:
+    kind = answer.headers.get("Content-Type", "no content type")
+    return loads_json(answer.body, f"{what} answered HTTP {answer.status_code} ({kind})")
 
 
-def _detail(response: requests.Response) -> str:
+def _detail(answer: _Answer) -> str:
     try:
-        detail = response.json().get("detail")
-    except (ValueError, AttributeError):
+        detail = loads_json(answer.body, "error answer").get("detail")
+    except (UpstreamParseError, AttributeError):
         return ""
     return f": {clean_message(detail)}" if isinstance(detail, str) and detail else ""
 

@@ -80,7 +80,12 @@ class SkyServeCollector:
         """A collector for the section; ValueError naming the key when the endpoint or token is unusable."""
         settings = config if isinstance(config, SkyServeConfig) else SkyServeConfig.model_validate(config)
         connection = resolve_connection(settings, context.environ)
-        client = SkyServeClient(context.session_factory(), connection, settings.timeout)
+        client = SkyServeClient(
+            context.session_factory(),
+            connection,
+            settings.timeout,
+            body_size_limit=settings.body_size_limit,
+        )
         return cls(
             client,
             interval=settings.interval,

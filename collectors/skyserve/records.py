@@ -1,8 +1,10 @@
 """Typed service and replica records, parsed leniently from ``serve status`` wire dicts.
 
 A record without a usable identity (name, replica id) or status is skipped and counted by reason;
-the rest of the fleet is still parsed. Only the keys below are read: ``yaml_content`` (the task
-YAML, which may hold secrets) and ``handle`` (a pickle on old servers) are never touched.
+the rest of the fleet is still parsed. So is a record with a label text that cannot be written as
+UTF-8 (JSON lets a lone surrogate such as ``\\ud800`` through): it would fail the whole exposition.
+Only the keys below are read: ``yaml_content`` (the task YAML, which may hold secrets) and
+``handle`` (a pickle on old servers) are never touched.
 """
 
 import math
@@ -12,11 +14,13 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from collectors.skyserve.placement import Placement, PlacementKey, placement_key, placement_of
+from exporter.upstream import encodable
 
 INVALID_SERVICE = "invalid_service"
 INVALID_REPLICA = "invalid_replica"
 DUPLICATE_SERVICE = "duplicate_service"
 DUPLICATE_REPLICA = "duplicate_replica"
+BAD_ENCODING = "bad_encoding"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +66,8 @@ class _FleetParser:
 
     def __init__(self) -> None:
         self.skipped: Counter[str] = Counter()
-        self._placements: dict[PlacementKey, Placement] = {}
+        # None: the strings cannot be encoded, so no replica placed there can be exported.
+        self._placements: dict[PlacementKey, Placement | None] = {}
 
     def fleet(self, raw_services: Any) -> Fleet:
         services: dict[str, ServiceRecord] = {}
@@ -85,15 +90,20 @@ class _FleetParser:
         if not _nonempty(name) or not _nonempty(status) or not isinstance(replicas, list):
             self.skipped[INVALID_SERVICE] += 1
             return None
+        endpoint = _optional_text(raw.get("endpoint"))
+        load_balancing_policy = _optional_text(raw.get("load_balancing_policy")) or ""
+        if not _all_encodable(name, status, endpoint or "", load_balancing_policy):
+            self.skipped[BAD_ENCODING] += 1
+            return None
         return ServiceRecord(
             name=name,
             status=status,
             ready_since=_timestamp(raw.get("uptime")),
-            endpoint=_optional_text(raw.get("endpoint")),
+            endpoint=endpoint,
             version=_int(raw.get("version")),
             active_versions=tuple(v for v in _list(raw.get("active_versions")) if _int(v) is not None),
             policy=_optional_text(raw.get("policy")) or "",
-            load_balancing_policy=_optional_text(raw.get("load_balancing_policy")) or "",
+            load_balancing_policy=load_balancing_policy,
             tls_encrypted=raw.get("tls_encrypted") is True,
             target_num_replicas=_int(raw.get("target_num_replicas")),
             replicas=self.replicas(name, replicas),
@@ -103,8 +113,8 @@ class _FleetParser:
         replicas: dict[int, ReplicaRecord] = {}
         for raw in raw_replicas:
             replica = self.replica(service_name, raw)
-            if replica is None:
-                self.skipped[INVALID_REPLICA] += 1
+            if isinstance(replica, str):
+                self.skipped[replica] += 1
             elif replica.replica_id in replicas:
                 # Two series with one label set would make the whole exposition invalid.
                 self.skipped[DUPLICATE_REPLICA] += 1
@@ -112,36 +122,50 @@ class _FleetParser:
                 replicas[replica.replica_id] = replica
         return tuple(replicas.values())
 
-    def replica(self, service_name: str, raw: Any) -> ReplicaRecord | None:
-        """One replica, or None when it has no integer id or string status."""
+    def replica(self, service_name: str, raw: Any) -> ReplicaRecord | str:
+        """One replica, or why it is skipped: no integer id or string status, or bad encoding."""
         if not isinstance(raw, Mapping):
-            return None
+            return INVALID_REPLICA
         replica_id, status = _int(raw.get("replica_id")), raw.get("status")
         if replica_id is None or not _nonempty(status):
-            return None
-        is_spot = raw.get("is_spot")
+            return INVALID_REPLICA
+        endpoint = _optional_text(raw.get("endpoint"))
         placement = self.placement(raw)
+        # isascii() inline first: this runs for every replica (100k in a large fleet).
+        if placement is None or not (
+            (status.isascii() and (endpoint is None or endpoint.isascii()))
+            or _all_encodable(status, endpoint or "")
+        ):
+            return BAD_ENCODING
+        is_spot = raw.get("is_spot")
         return ReplicaRecord(
             service_name=service_name,
             replica_id=replica_id,
             status=status,
             version=_int(raw.get("version")),
-            endpoint=_optional_text(raw.get("endpoint")),
+            endpoint=endpoint,
             is_spot=is_spot if isinstance(is_spot, bool) else placement.resources.spot,
             launched_at=_timestamp(raw.get("launched_at")),
             placement=placement,
         )
 
-    def placement(self, raw: Mapping[str, Any]) -> Placement:
+    def placement(self, raw: Mapping[str, Any]) -> Placement | None:
+        """The replica's placement, or None when its strings cannot be encoded (checked once per key)."""
         key = placement_key(raw)
-        placement = self._placements.get(key)
-        if placement is None:
-            placement = self._placements[key] = placement_of(key)
-        return placement
+        try:
+            return self._placements[key]
+        except KeyError:
+            placement = placement_of(key) if _all_encodable(*key) else None
+            self._placements[key] = placement
+            return placement
 
 
 def _nonempty(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and bool(value.strip())
+
+
+def _all_encodable(*texts: str) -> bool:
+    return all(encodable(text) for text in texts)
 
 
 def _int(value: Any) -> int | None:

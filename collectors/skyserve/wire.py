@@ -9,7 +9,6 @@ unknown id, 500 with ``{"detail": payload}`` when the request failed, 503 when i
 decoded.
 """
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 
 from exporter.errors import UpstreamParseError
 from exporter.redact import redact_text
+from exporter.upstream import encodable, loads_json
 
 REQUEST_ID_HEADER = "X-Skypilot-Request-ID"
 LEGACY_REQUEST_ID_HEADER = "X-Request-ID"  # servers before 0.10
@@ -96,12 +96,12 @@ def decode_services(return_value: str | None) -> list[Any]:
 
 def clean_message(text: str) -> str:
     """Upstream text fit for an error message: no colour codes, no URL userinfo, bounded length."""
+    if not encodable(text):
+        # A lone surrogate would make logging this message (and any page showing it) fail.
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     text = redact_text(_ANSI.sub("", text)).strip()
     return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "..."
 
 
 def _loads(text: str, field: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        raise UpstreamParseError(f"/api/get payload {field!r} is not valid JSON") from None
+    return loads_json(text, f"/api/get payload {field!r}")

@@ -120,7 +120,7 @@ def test_image_config(image: Built) -> None:
     assert config["stop"] == "SIGTERM"
     assert config["entrypoint"] == '["skyserve-exporter"]'
     assert config["cmd"] == '["--config","/etc/skyserve-exporter/config.yml"]'
-    assert "/-/healthy" in config["healthcheck"]
+    assert "exporter.healthcheck" in config["healthcheck"]
     assert image.size_bytes < 600e6, f"{image.size_bytes / 1e6:.0f} MB"
 
 

@@ -12,6 +12,7 @@ import trustme
 # 2031-05-17 12:34:56 UTC: a notAfter the tests know in advance.
 NOT_AFTER = datetime.datetime(2031, 5, 17, 12, 34, 56, tzinfo=datetime.UTC)
 SLOW_SECONDS = 3.0
+BIG_BODY_BYTES = 4 * 2**20  # what /big answers with
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -28,6 +29,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.released.wait(SLOW_SECONDS)
         if route == "/trickle":
             self._trickle()
+            return
+        if route == "/big":
+            self._big()
             return
         status, body, headers = _ROUTES.get(route, (404, b"not found\n", {}))
         self._answer(status, body, headers)
@@ -50,6 +54,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _big(self) -> None:
+        """``BIG_BODY_BYTES`` in 64 KiB pieces, until the client hangs up."""
+        self.send_response(200)
+        self.send_header("Content-Length", str(BIG_BODY_BYTES))
+        self.end_headers()
+        piece = b"x" * 2**16
+        for _ in range(BIG_BODY_BYTES // len(piece)):
+            self.wfile.write(piece)
 
     def _trickle(self) -> None:
         """Headers at once, then a byte every 0.3 s: each read is quick, the whole is not."""

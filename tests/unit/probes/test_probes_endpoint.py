@@ -24,7 +24,7 @@ from exporter.snapshot import SnapshotStore
 
 def client_for(endpoint: ProbeEndpoint | None) -> FlaskClient:
     clock = time.time
-    return create_app(SnapshotStore({}), EncodingDemand(clock), clock, prober=endpoint).test_client()
+    return create_app(SnapshotStore({}), EncodingDemand(clock), clock, prober=lambda: endpoint).test_client()
 
 
 @pytest.fixture
