@@ -447,8 +447,8 @@ def row_hangup(args: argparse.Namespace, tmp: Path) -> Row:
         alive = exporter.proc.poll() is None
         scrapes_ok = scraper.fill(row)
         fill_collector(row, exporter)
-        logged = sum(1 for line in exporter.log().splitlines() if "SIGHUP" in line)
-    row.notes.append(f"alive after: {'yes' if alive else 'no'}; {logged} SIGHUP log line(s)")
+        logged = sum(1 for line in exporter.log().splitlines() if "SIGHUP" in line or "reload" in line)
+    row.notes.append(f"alive after: {'yes' if alive else 'no'}; {logged} SIGHUP/reload log line(s)")
     row.verdict = "PASS" if alive and scrapes_ok else "FAIL"
     return row
 
