@@ -106,6 +106,12 @@ def soak(minutes: float, interval: str, scrape_every: float) -> SoakResult:
                     next_report += 1
                 next_scrape += scrape_every
                 time.sleep(max(0.0, next_scrape - time.monotonic()))
+            if samples:
+                last = samples[-1]
+                print(
+                    f"| {last.minutes:.1f} | {last.rss_mib:.2f} | {last.series} | {last.scrape_ms:.1f} |",
+                    flush=True,
+                )
             peak = vm_hwm_mib(exporter.pid)
             if exporter.poll() is not None:
                 raise RuntimeError(f"the exporter exited {exporter.returncode} during the soak")
