@@ -16,7 +16,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from exporter.simulator import execution, wire
+from exporter.simulator import execution, hostile, wire
 from exporter.simulator.auth import SERVICE_ACCOUNT, Gate
 from exporter.simulator.counter import RequestCounter
 from exporter.simulator.faults import Fault, FaultSwitch
@@ -213,7 +213,14 @@ class ApiApp:
             return self._shutting_down()
         if fault == Fault.GARBAGE:
             return Response(_GARBAGE, status=200, mimetype="application/json")
-        return self._finished(request, found, fault)
+        if fault == Fault.DEEP:
+            return Response(hostile.deep_json(), status=200, mimetype="application/json")
+        response = self._finished(request, found, fault)
+        if fault == Fault.TRICKLE:
+            delay, released = self._faults.pace()
+            paced = hostile.trickle(response.get_data(), delay or hostile.TRICKLE_DEFAULT_INTERVAL, released)
+            return Response(paced, status=response.status_code, mimetype="application/json")
+        return response
 
     def _finished(self, request: Request, found: SimRequest, fault: Fault) -> Response:
         if fault == Fault.ERROR_500:
@@ -228,7 +235,12 @@ class ApiApp:
             version is None or version < wire.MIN_LAZY_REPLICA_HANDLE_API_VERSION
         ):
             return_value = execution.with_old_handles(return_value)
+        if outcome.status == "SUCCEEDED" and fault == Fault.SURROGATE:
+            return_value = hostile.with_lone_surrogate(return_value)
         body = execution.payload(found, outcome, return_value)
         if outcome.status == "FAILED":
             return json_response(500, {"detail": body})
+        if fault == Fault.HUGE:
+            huge = hostile.huge_json(body, hostile.HUGE_BODY_BYTES)
+            return Response(huge, status=200, mimetype="application/json")
         return json_response(200, body)

@@ -15,6 +15,11 @@ class Fault(StrEnum):
     ERROR_500 = "error_500"  # /api/get fails the request with SkyPilot's error JSON
     GARBAGE = "garbage"  # /api/get answers 200 with a body that is not JSON
     AUTH = "auth"  # every call but /api/health is refused with 401
+    # The hostile upstream (exporter.simulator.hostile has the bodies); each touches /api/get only.
+    TRICKLE = "trickle"  # 200, then the body a byte every ``delay`` seconds (1 s when 0)
+    HUGE = "huge"  # 200 with a valid JSON body of about 200 MB, streamed
+    DEEP = "deep"  # 200 with 100,000 nested JSON arrays
+    SURROGATE = "surrogate"  # the first service is named "lone-\ud800" (a lone surrogate)
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,11 @@ class FaultSwitch:
     def current(self) -> Fault:
         with self._lock:
             return self._setting.fault
+
+    def pace(self) -> tuple[float, threading.Event]:
+        """The active fault's delay, and the event set when it is replaced or the server stops."""
+        with self._lock:
+            return self._setting.delay, self._setting.replaced
 
     def hold(self) -> Fault:
         """Wait as the active fault demands, then return the fault in force afterwards."""

@@ -19,7 +19,18 @@ def sim() -> Iterator[Simulator]:
 
 
 def test_fault_values() -> None:
-    assert [f.value for f in Fault] == ["none", "slow", "hanging", "error_500", "garbage", "auth"]
+    assert [f.value for f in Fault] == [
+        "none",
+        "slow",
+        "hanging",
+        "error_500",
+        "garbage",
+        "auth",
+        "trickle",
+        "huge",
+        "deep",
+        "surrogate",
+    ]
 
 
 def test_slow_answers_after_the_delay(sim: Simulator) -> None:
