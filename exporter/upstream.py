@@ -58,7 +58,7 @@ ByteSize = Annotated[int, BeforeValidator(parse_size), PlainSerializer(format_si
 
 def read_body(
     response: requests.Response | BaseHTTPResponse, deadline: Deadline, limit: int, what: str
-) -> bytes:
+) -> bytearray:
     """The whole body of a response, within ``deadline`` and ``limit``.
 
     ``response`` is a ``requests`` response made with ``stream=True`` or a urllib3 one made with
@@ -72,18 +72,17 @@ def read_body(
         declared = raw.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit and "Content-Encoding" not in raw.headers:
             raise _too_large(what, limit)
-        pieces: list[bytes] = []
-        size = 0
+        # One growing buffer: a list of pieces joined at the end would hold the answer twice.
+        body = bytearray()
         while True:
             _bound_next_read(raw, deadline.remaining())
             piece = raw.read1(_CHUNK_BYTES, decode_content=True)
             if not piece:
                 break
-            size += len(piece)
-            if size > limit:
+            if len(body) + len(piece) > limit:
                 raise _too_large(what, limit)
-            pieces.append(piece)
-        return b"".join(pieces)
+            body += piece
+        return body
     except (UpstreamTimeout, ReadTimeoutError):
         raise UpstreamTimeout(f"{what}: the answer did not arrive in full within the timeout") from None
     except DecodeError:
@@ -112,7 +111,7 @@ def _too_large(what: str, limit: int) -> UpstreamParseError:
     return UpstreamParseError(f"{what}: the answer is larger than body_size_limit ({format_size(limit)})")
 
 
-def loads_json(data: bytes | str, what: str) -> Any:
+def loads_json(data: bytes | bytearray | str, what: str) -> Any:
     """JSON decoded, or UpstreamParseError naming what was wrong: bad syntax, bad UTF-8, too deep."""
     try:
         return json.loads(data)

@@ -179,7 +179,7 @@ def _bound(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..
     return call
 
 
-def _decode_page(data: bytes, where: str) -> tuple[list[Any], str | None]:
+def _decode_page(data: bytes | bytearray, where: str) -> tuple[list[Any], str | None]:
     """A list answer's items and continue token; UpstreamParseError for anything else."""
     body = loads_json(data, where)
     items = body.get("items") if isinstance(body, dict) else None

@@ -77,7 +77,7 @@ class CatalogSource:
             raise RefreshError(f"request failed ({type(exc).__name__})") from None
 
 
-def _checked(data: bytes) -> Download:
+def _checked(data: bytes | bytearray) -> Download:
     try:
         parsed = parse_catalog(data.decode("utf-8"))
     except UnicodeDecodeError:
@@ -86,7 +86,7 @@ def _checked(data: bytes) -> Download:
         raise RefreshError(f"not a catalog: {exc}") from None
     if not parsed.rows:
         raise RefreshError("not a catalog: no usable rows")
-    return Download(data=data, parsed=parsed)
+    return Download(data=bytes(data), parsed=parsed)  # kept: written to the catalog cache
 
 
 def locally_modified(catalog_dir: Path, cloud: str) -> bool:

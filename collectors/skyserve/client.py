@@ -55,7 +55,7 @@ class _Answer:
 
     status_code: int
     headers: Mapping[str, str]
-    body: bytes
+    body: bytes | bytearray
     to_login: bool
 
 
