@@ -203,6 +203,11 @@ class HTTPServer:
         self._logger.debug("connection error", extra={"error": str(context.get("exception") or "")})
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # Without it, the last small packet of an answer waits for the client's delayed ACK
+            # (Nagle's algorithm): 40 ms on Linux.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = _Connection(writer.transport)
         if not self._admit(connection):
             writer.transport.abort()
@@ -332,17 +337,23 @@ class HTTPServer:
         # A HEAD answer carries the length the GET would have, which only the app knows.
         length = declared if request.method == b"HEAD" and declared is not None else size
         headers += [(b"content-length", length), _SERVER_HEADER]
-        head = h11.Response(status_code=answer.status, headers=headers, reason=answer.reason)
-        writer.write(_sent(http, head))
+        head = _sent(http, h11.Response(status_code=answer.status, headers=headers, reason=answer.reason))
         async with asyncio.timeout(self._limits.write_timeout):
-            if request.method != b"HEAD":
-                for chunk in answer.chunks:
-                    view = memoryview(chunk)
-                    for start in range(0, len(view), _WRITE_SLICE_BYTES):
-                        piece = h11.Data(data=view[start : start + _WRITE_SLICE_BYTES])  # type: ignore[arg-type]
-                        for part in http.send_with_data_passthrough(piece) or ():
-                            writer.write(part)
-                        await writer.drain()
+            if request.method == b"HEAD" or int(size) <= _WRITE_SLICE_BYTES:
+                # A small answer leaves in one write: fewer packets, and no part of it held back.
+                body = b"".join(answer.chunks) if request.method != b"HEAD" else b""
+                message = _sent(http, h11.Data(data=body)) if body else b""
+                writer.write(head + message + _sent(http, h11.EndOfMessage()))
+                await writer.drain()
+                return
+            writer.write(head)
+            for chunk in answer.chunks:
+                view = memoryview(chunk)
+                for start in range(0, len(view), _WRITE_SLICE_BYTES):
+                    piece = h11.Data(data=view[start : start + _WRITE_SLICE_BYTES])  # type: ignore[arg-type]
+                    for part in http.send_with_data_passthrough(piece) or ():
+                        writer.write(part)
+                    await writer.drain()
             writer.write(_sent(http, h11.EndOfMessage()))
             await writer.drain()
 

@@ -23,6 +23,10 @@ def _app() -> Flask:
     def hello() -> Response:
         return Response(b"hello\n" * 1000, content_type="text/plain")
 
+    @app.get("/tiny")
+    def tiny() -> Response:
+        return Response(b"ok\n", content_type="text/plain")
+
     @app.get("/big")
     def big() -> Response:
         return Response([b"x" * (1 << 20)] * 32, content_type="text/plain")
@@ -91,6 +95,15 @@ def test_answers_and_keeps_the_connection_alive(server: HTTPServer) -> None:
     head = conn.getresponse()
     assert (head.status, head.read(), head.getheader("Content-Length")) == (200, b"", "6000")
     conn.close()
+
+
+def test_a_small_answer_leaves_in_one_piece(server: HTTPServer) -> None:
+    """Head and body in one write: split, the body would wait for the client's delayed ACK."""
+    with socket.create_connection((HOST, server.port), timeout=5) as sock:
+        for _ in range(3):
+            sock.sendall(b"GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n")
+            first = sock.recv(65536)
+            assert first.startswith(b"HTTP/1.1 200 ") and first.endswith(b"\r\n\r\nok\n")
 
 
 def test_serves_only_the_apps_routes(server: HTTPServer) -> None:
