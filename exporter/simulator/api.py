@@ -130,7 +130,7 @@ class ApiApp:
         self._counter = counter
         self._config = config
         self._clock = clock
-        self._store = RequestStore()
+        self._store = RequestStore(clock=clock)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         response = self._respond(Request(environ))
