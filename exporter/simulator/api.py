@@ -21,7 +21,7 @@ from exporter.simulator.auth import SERVICE_ACCOUNT, Gate
 from exporter.simulator.counter import RequestCounter
 from exporter.simulator.faults import Fault, FaultSwitch
 from exporter.simulator.fleet import Fleet
-from exporter.simulator.http_util import json_response, validation_error
+from exporter.simulator.http_util import json_response, validation_error, wsgi_request
 from exporter.simulator.requests_store import AmbiguousRequest, RequestStore, SimRequest, UnknownRequest
 
 _ROUTES = {"/api/health": "GET", "/serve/status": "POST", "/api/get": "GET"}
@@ -130,10 +130,10 @@ class ApiApp:
         self._counter = counter
         self._config = config
         self._clock = clock
-        self._store = RequestStore()
+        self._store = RequestStore(clock=clock)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        response = self._respond(Request(environ))
+        response = self._respond(wsgi_request(environ))
         return response(environ, start_response)
 
     def _respond(self, request: Request) -> Response:

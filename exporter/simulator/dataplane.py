@@ -8,10 +8,11 @@ Any path under a prefix (``/``, ``/health``, ...) gets the same answer, as a pro
 from collections.abc import Iterable
 from typing import Any
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 from exporter.simulator.counter import RequestCounter
 from exporter.simulator.fleet import Fleet
+from exporter.simulator.http_util import wsgi_request
 
 
 def _answer(ready: bool | None) -> Response:
@@ -28,7 +29,7 @@ class DataPlaneApp:
         self._counter = counter
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
+        request = wsgi_request(environ)
         self._counter.hit(request.path)
         return self._route(request.path)(environ, start_response)
 

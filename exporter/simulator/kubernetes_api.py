@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from exporter.simulator.counter import RequestCounter
 from exporter.simulator.faults import Fault, FaultSwitch
-from exporter.simulator.http_util import json_response
+from exporter.simulator.http_util import json_response, wsgi_request
 from exporter.simulator.kubernetes_cluster import ClusterSnapshot, KubeFleet, WireObject
 from exporter.simulator.kubernetes_selector import parse_selector
 from exporter.simulator.kubernetes_wire import list_body, status_body
@@ -61,7 +61,7 @@ class KubernetesApiApp:
         self._token = token
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
+        request = wsgi_request(environ)
         self._counter.hit(request.path)
         fault = self._faults.hold()
         response = self._respond(request, fault)

@@ -1,16 +1,22 @@
 """The API server's request table: what was asked, when it is done, and what it returned.
 
-Bounded like the real server's garbage-collected table: by count, and by the bytes of stored
-results so that polling a 10k-replica fleet for hours does not grow memory without end.
+The real server keeps finished requests in its on-disk database for ``requests_retention_hours``
+(24 by default). This table lives in the simulator's memory, inside the exporter's own process
+under ``--demo``, so it keeps a request only for ``retention`` seconds after it finished (long
+enough for a client to poll again or retry) and is bounded by count and by the bytes of stored
+results besides, so that polling a fleet for hours does not grow memory without end.
 """
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_REQUESTS = 10_000
 MAX_RESULT_BYTES = 128 * 1024 * 1024
+# Several polling intervals of any sane client; a collector polls once per collection.
+RETENTION_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -44,14 +50,27 @@ class _Entry:
     request: SimRequest
     outcome: Outcome | None = None
 
+    @property
+    def done_at(self) -> float:
+        # A request nobody polled counts as done when it was ready: its client is gone.
+        return self.outcome.finished_at if self.outcome is not None else self.request.ready_at
+
 
 class RequestStore:
-    def __init__(self, max_requests: int = MAX_REQUESTS, max_result_bytes: int = MAX_RESULT_BYTES) -> None:
+    def __init__(
+        self,
+        max_requests: int = MAX_REQUESTS,
+        max_result_bytes: int = MAX_RESULT_BYTES,
+        retention: float = RETENTION_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._bytes = 0
         self._max_requests = max_requests
         self._max_bytes = max_result_bytes
+        self._retention = retention
+        self._clock = clock
 
     def add(self, request: SimRequest) -> None:
         with self._lock:
@@ -92,11 +111,25 @@ class RequestStore:
         with self._lock:
             return len(self._entries)
 
+    @property
+    def result_bytes(self) -> int:
+        """Bytes of the stored results (what the byte bound counts)."""
+        with self._lock:
+            return self._bytes
+
     def _evict(self, keep: str | None = None) -> None:
+        horizon = self._clock() - self._retention
+        # A full scan: entries finish out of insertion order, and within the retention window
+        # there are only as many as clients polled in a minute.
+        for request_id in [rid for rid, e in self._entries.items() if e.done_at < horizon and rid != keep]:
+            self._drop(request_id)
         while len(self._entries) > self._max_requests or self._bytes > self._max_bytes:
             oldest = next(iter(self._entries))
             if oldest == keep:
                 break
-            entry = self._entries.pop(oldest)
-            if entry.outcome is not None:
-                self._bytes -= len(entry.outcome.return_value)
+            self._drop(oldest)
+
+    def _drop(self, request_id: str) -> None:
+        entry = self._entries.pop(request_id)
+        if entry.outcome is not None:
+            self._bytes -= len(entry.outcome.return_value)
