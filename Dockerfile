@@ -16,6 +16,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY exporter ./exporter
 COPY collectors ./collectors
+COPY simulator ./simulator
 
 # Build the wheel, then install it and its runtime dependencies (and nothing else) into a
 # virtualenv; pip and setuptools, needed only to install, are removed from it afterwards.

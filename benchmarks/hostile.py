@@ -42,9 +42,9 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from scrape import EXPORTER, HEADERS, free_port, rss_mib
 
-from exporter.simulator import Fault, Simulator
-from exporter.simulator.hostile import HUGE_BODY_BYTES, LONE_SURROGATE_NAME
-from exporter.simulator.siege import Kind, Siege, raise_open_files_limit
+from simulator import Fault, Simulator
+from simulator.hostile import HUGE_BODY_BYTES, LONE_SURROGATE_NAME
+from simulator.siege import Kind, Siege, raise_open_files_limit
 
 HEADER_TIMEOUT = 5.0  # the exporter's ServerLimits: read_header_timeout
 IDLE_TIMEOUT = 120.0  # and idle_timeout

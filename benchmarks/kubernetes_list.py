@@ -34,7 +34,7 @@ from exporter.collector import CollectorContext
 from exporter.demo import DEMO_KUBERNETES_PRICING, demo_catalog_dir
 from exporter.metrics import samples_count
 from exporter.runner import run_once
-from exporter.simulator import Simulator
+from simulator import Simulator
 
 SELECTOR = "app.kubernetes.io/component=inference,!skypilot-cluster-name"
 

@@ -15,7 +15,7 @@ import requests
 import yaml
 from scrape import DEMO_PRICING, EXPORTER, HEADERS, free_port, rss_mib, start, stop
 
-from exporter.simulator import Simulator
+from simulator import Simulator
 
 
 def main() -> None:

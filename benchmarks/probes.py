@@ -47,9 +47,9 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from collectors.probes.collector import ProbesCollector
 from collectors.skyserve.collector import SkyServeCollector
 from exporter.collector import CollectorContext, Endpoint
-from exporter.simulator import Simulator
-from exporter.simulator.counter import RequestCounter
-from exporter.simulator.dataplane import DataPlaneApp
+from simulator import Simulator
+from simulator.counter import RequestCounter
+from simulator.dataplane import DataPlaneApp
 
 EXPORTER = Path(sys.executable).with_name("skyserve-exporter")
 BLACKBOX = "prometheus-blackbox-exporter"

@@ -33,7 +33,7 @@ from collectors.skyserve.config import SkyServeConfig
 from exporter.collector import CollectorContext
 from exporter.demo import DEMO_KUBERNETES_PRICING, demo_catalog_dir
 from exporter.render import PROMETHEUS_DEFAULT, LineCache, render
-from exporter.simulator import Simulator
+from simulator import Simulator
 
 HERE = Path(__file__).resolve().parent
 # The demo's price list, so every replica is priced as in a configured production exporter.

@@ -25,7 +25,7 @@ import trustme
 import yaml
 from scrape import DEMO_PRICING, EXPORTER, HEADERS, free_port, rss_mib, stop
 
-from exporter.simulator import Simulator
+from simulator import Simulator
 
 PASSWORD = "bench-password"
 

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,9 +15,8 @@ from collectors.probes.collector import ProbesCollector
 from exporter import __version__
 from exporter.app import ProbeHandler, create_app
 from exporter.collector import Collector
-from exporter.config import LoadedConfig, read_config, validate_config
+from exporter.config import ExporterConfig, LoadedConfig, read_config, validate_config
 from exporter.config_errors import ConfigError
-from exporter.demo import DemoOptions, demo_config, start_simulator
 from exporter.durations import parse_duration
 from exporter.exposition import scrape_body
 from exporter.logs import setup_logging
@@ -27,7 +26,6 @@ from exporter.render import EncodingDemand, Format
 from exporter.runner import DeadlineRunner
 from exporter.scheduler import CollectorScheduler
 from exporter.server import HTTPServer, ListenAddressError, ServerLimits
-from exporter.simulator import Simulator
 from exporter.snapshot import ReloadStatus, SnapshotStore
 from exporter.webconfig import WebConfigError, WebConfigWatcher
 
@@ -89,16 +87,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def run(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logger = setup_logging(args.log_level, args.log_format)
-    simulator = start_simulator(_demo_options(args)) if args.demo else None
+    if not args.demo:
+        return _run_with(args, logger, None)
+    # Only --demo loads the simulator: a normal start imports none of it.
+    from exporter.demo import DemoOptions, demo_config, start_simulator  # noqa: PLC0415
+
+    options = DemoOptions(services=args.demo_services, replicas=args.demo_replicas, seed=args.demo_seed)
+    simulator = start_simulator(options)
     try:
-        return _run_with(args, logger, simulator)
+        return _run_with(args, logger, lambda raw: demo_config(raw, simulator))
     finally:
-        if simulator is not None:
-            simulator.stop()
+        simulator.stop()
 
 
-def _run_with(args: argparse.Namespace, logger: logging.Logger, simulator: Simulator | None) -> int:
-    running = _running_collectors(args, logger, simulator)
+ConfigAdjustment = Callable[[ExporterConfig], ExporterConfig]
+
+
+def _run_with(args: argparse.Namespace, logger: logging.Logger, adjust: ConfigAdjustment | None) -> int:
+    running = _running_collectors(args, logger, adjust)
     try:
         running.load()
     except ConfigError as exc:
@@ -121,7 +127,7 @@ def _run_with(args: argparse.Namespace, logger: logging.Logger, simulator: Simul
 
 
 def _running_collectors(
-    args: argparse.Namespace, logger: logging.Logger, simulator: Simulator | None
+    args: argparse.Namespace, logger: logging.Logger, adjust: ConfigAdjustment | None
 ) -> RunningCollectors:
     """The collectors the config names, loaded now and re-loaded the same way on every reload."""
     environ = dict(os.environ)
@@ -129,8 +135,8 @@ def _running_collectors(
 
     def load() -> LoadedConfig:
         raw = read_config(args.config, factories, environ)
-        if simulator is not None:
-            raw = demo_config(raw, simulator)
+        if adjust is not None:
+            raw = adjust(raw)
         return validate_config(raw, factories)
 
     return RunningCollectors(load, SnapshotStore({}, started_at=time.time()), environ, time.time, logger)
@@ -142,10 +148,6 @@ def probe_handler(collectors: Sequence[Collector]) -> ProbeHandler | None:
         if isinstance(collector, ProbesCollector):
             return collector.endpoint
     return None
-
-
-def _demo_options(args: argparse.Namespace) -> DemoOptions:
-    return DemoOptions(services=args.demo_services, replicas=args.demo_replicas, seed=args.demo_seed)
 
 
 def _collect_once(running: RunningCollectors, logger: logging.Logger) -> int:

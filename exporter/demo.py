@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from exporter.config import ExporterConfig
-from exporter.simulator import Simulator
+from simulator import Simulator
 
 DEMO_INTERVAL = "10s"
 DEMO_TICK_SECONDS = 10.0
@@ -48,7 +48,7 @@ def start_simulator(options: DemoOptions) -> Simulator:
 
 def demo_catalog_dir() -> Path:
     """The small v8 catalog shipped for the instance types the simulated fleet uses."""
-    return Path(str(files("exporter.simulator") / "data" / "catalogs" / "v8"))
+    return Path(str(files("simulator") / "data" / "catalogs" / "v8"))
 
 
 def demo_config(config: ExporterConfig, simulator: Simulator) -> ExporterConfig:

@@ -32,5 +32,5 @@ fi
 .venv/bin/python -m pip install -q -e '.[test]'
 
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
-echo "== mypy"; .venv/bin/mypy exporter collectors tests benchmarks scripts
+echo "== mypy"; .venv/bin/mypy exporter collectors simulator tests benchmarks scripts
 echo "== pytest"; .venv/bin/pytest "$@"

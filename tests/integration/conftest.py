@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from harness import Exporter, write_config
 
-from exporter.simulator import Simulator
+from simulator import Simulator
 
 
 @pytest.fixture

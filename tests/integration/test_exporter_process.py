@@ -9,7 +9,7 @@ import pytest
 import requests
 from harness import EXPORTER, Exporter, parse_samples, require_binary, select, wait_for, write_config
 
-from exporter.simulator import Fault, Simulator
+from simulator import Fault, Simulator
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ import pytest
 import requests
 from harness import Exporter, select, wait_for, write_config
 
-from exporter.simulator import Fault, Simulator
-from exporter.simulator.hostile import LONE_SURROGATE_NAME
-from exporter.simulator.siege import Kind, Siege
+from simulator import Fault, Simulator
+from simulator.hostile import LONE_SURROGATE_NAME
+from simulator.siege import Kind, Siege
 
 pytestmark = pytest.mark.integration
 

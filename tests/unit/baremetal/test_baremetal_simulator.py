@@ -11,8 +11,8 @@ from collectors.baremetal.config import BareMetalConfig
 from exporter.config import ExporterConfig, validate_config
 from exporter.demo import DEMO_BAREMETAL_NODES, demo_baremetal, demo_config
 from exporter.registry import discover
-from exporter.simulator import Simulator
-from exporter.simulator.baremetal import BareMetalFleet
+from simulator import Simulator
+from simulator.baremetal import BareMetalFleet
 
 NOW = 1_795_830_000.0
 

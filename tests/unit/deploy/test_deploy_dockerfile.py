@@ -90,7 +90,8 @@ def test_port_healthcheck_stop_signal_and_entrypoint() -> None:
 
 
 @pytest.mark.parametrize(
-    "needed", ["pyproject.toml", "README.md", "exporter/cli.py", "collectors/__init__.py"]
+    "needed",
+    ["pyproject.toml", "README.md", "exporter/cli.py", "collectors/__init__.py", "simulator/__init__.py"],
 )
 def test_dockerignore_lets_the_sources_in(needed: str) -> None:
     assert (ROOT / needed).exists()

@@ -17,7 +17,7 @@ from collectors.skyserve.metrics import SKYSERVE_METRICS
 from exporter.collector import Build, Collector
 from exporter.errors import ErrorKind
 from exporter.runner import run_once
-from exporter.simulator import Simulator
+from simulator import Simulator
 
 NOW = 1_795_830_000.0
 

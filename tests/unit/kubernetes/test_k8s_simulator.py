@@ -10,8 +10,8 @@ import requests
 from kubernetes.client import CoreV1Api
 from kubernetes.config import new_client_from_config
 
-from exporter.simulator import Fault, Simulator
-from exporter.simulator.kubernetes_selector import parse_selector
+from simulator import Fault, Simulator
+from simulator.kubernetes_selector import parse_selector
 
 TIMEOUT = 5.0
 

@@ -8,9 +8,9 @@ import pytest
 from pricing_oracle import Case, ask_skypilot, install
 
 from collectors.pricing import PriceBook, PriceQuery, PricingConfig
-from exporter.simulator.catalog import LOCATIONS, SHAPES, Shape
+from simulator.catalog import LOCATIONS, SHAPES, Shape
 
-DEMO_CATALOGS = Path(__file__).resolve().parents[3] / "exporter" / "simulator" / "data" / "catalogs" / "v8"
+DEMO_CATALOGS = Path(__file__).resolve().parents[3] / "simulator" / "data" / "catalogs" / "v8"
 CATALOG_CLOUDS = ("AWS", "GCP", "Azure")
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import requests
 
-from exporter.simulator import Simulator
+from simulator import Simulator
 
 TIMEOUT = 5.0
 NEW_CLIENT = {"X-SkyPilot-API-Version": "62", "X-SkyPilot-Version": "0.14.1"}

@@ -10,7 +10,7 @@ import requests
 from flask import Flask, Response
 
 from exporter.server import HTTPServer, ServerLimits
-from exporter.simulator.siege import Kind, Siege, raise_open_files_limit
+from simulator.siege import Kind, Siege, raise_open_files_limit
 
 HOST = "127.0.0.1"
 LIMITS = ServerLimits(read_header_timeout=0.5, idle_timeout=1.0, write_timeout=2.0)

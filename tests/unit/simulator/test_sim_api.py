@@ -9,7 +9,7 @@ import pytest
 import requests
 from sim_helpers import NEW_CLIENT, TIMEOUT, error_of, get, services_of, status_round_trip, submit
 
-from exporter.simulator import Simulator
+from simulator import Simulator
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The simulator's per-path request counts stay bounded while replica ids churn."""
 
-from exporter.simulator.counter import RequestCounter
+from simulator.counter import RequestCounter
 
 
 def test_churning_paths_are_bounded() -> None:

@@ -7,7 +7,7 @@ import pytest
 import requests
 from sim_helpers import TIMEOUT
 
-from exporter.simulator import Simulator
+from simulator import Simulator
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 import requests
 from sim_helpers import TIMEOUT, error_of, get, status_round_trip, submit
 
-from exporter.simulator import Fault, Simulator
+from simulator import Fault, Simulator
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from exporter.simulator import Fleet
+from simulator import Fleet
 
 SERVICE_KEYS = {
     "name", "status", "uptime", "endpoint", "policy", "version", "active_versions", "load_balancing_policy",

@@ -1,7 +1,7 @@
 """SkyPilot's display strings, checked against examples of the real 0.14 output."""
 
-from exporter.simulator.catalog import Shape
-from exporter.simulator.formatting import Resources, describe, infra_text, truncate_middle
+from simulator.catalog import Shape
+from simulator.formatting import Resources, describe, infra_text, truncate_middle
 
 
 def _res(

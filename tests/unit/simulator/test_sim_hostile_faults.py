@@ -9,8 +9,8 @@ import pytest
 import requests
 from sim_helpers import NEW_CLIENT, TIMEOUT, get, services_of, status_round_trip, submit
 
-from exporter.simulator import Fault, Simulator
-from exporter.simulator.hostile import (
+from simulator import Fault, Simulator
+from simulator.hostile import (
     DEEP_NESTING,
     HUGE_BODY_BYTES,
     LONE_SURROGATE_NAME,

@@ -12,13 +12,13 @@ from typing import Any
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from exporter.simulator.api import ApiApp, ApiConfig
-from exporter.simulator.counter import RequestCounter
-from exporter.simulator.dataplane import DataPlaneApp
-from exporter.simulator.faults import FaultSwitch
-from exporter.simulator.fleet import Fleet
-from exporter.simulator.kubernetes_cluster import KubeFleet
-from exporter.simulator.kubernetes_server import KubernetesEndpoint
+from simulator.api import ApiApp, ApiConfig
+from simulator.counter import RequestCounter
+from simulator.dataplane import DataPlaneApp
+from simulator.faults import FaultSwitch
+from simulator.fleet import Fleet
+from simulator.kubernetes_cluster import KubeFleet
+from simulator.kubernetes_server import KubernetesEndpoint
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 

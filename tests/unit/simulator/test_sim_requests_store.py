@@ -2,7 +2,7 @@
 
 import pytest
 
-from exporter.simulator.requests_store import Outcome, RequestStore, SimRequest, UnknownRequest
+from simulator.requests_store import Outcome, RequestStore, SimRequest, UnknownRequest
 
 
 class FakeClock:

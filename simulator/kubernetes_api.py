@@ -16,12 +16,12 @@ from typing import Any, Final
 
 from werkzeug.wrappers import Request, Response
 
-from exporter.simulator.counter import RequestCounter
-from exporter.simulator.faults import Fault, FaultSwitch
-from exporter.simulator.http_util import json_response, wsgi_request
-from exporter.simulator.kubernetes_cluster import ClusterSnapshot, KubeFleet, WireObject
-from exporter.simulator.kubernetes_selector import parse_selector
-from exporter.simulator.kubernetes_wire import list_body, status_body
+from simulator.counter import RequestCounter
+from simulator.faults import Fault, FaultSwitch
+from simulator.http_util import json_response, wsgi_request
+from simulator.kubernetes_cluster import ClusterSnapshot, KubeFleet, WireObject
+from simulator.kubernetes_selector import parse_selector
+from simulator.kubernetes_wire import list_body, status_body
 
 CLUSTER_PREFIX: Final = "/clusters/"
 _EXPIRED: Final = (

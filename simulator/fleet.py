@@ -5,11 +5,11 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-from exporter.simulator import service_life
-from exporter.simulator.genesis import Origin, initial_fleet
-from exporter.simulator.render import service_dict
-from exporter.simulator.replica_life import Tick
-from exporter.simulator.state import ReplicaStatus, Service
+from simulator import service_life
+from simulator.genesis import Origin, initial_fleet
+from simulator.render import service_dict
+from simulator.replica_life import Tick
+from simulator.state import ReplicaStatus, Service
 
 DEFAULT_START_TIME = 1795820000.0
 

@@ -2,9 +2,9 @@
 
 import random
 
-from exporter.simulator.catalog import CLOUD_WEIGHTS, SHAPES, SPOT_CLOUDS, Shape, locations_for
-from exporter.simulator.formatting import Resources
-from exporter.simulator.state import Identity
+from simulator.catalog import CLOUD_WEIGHTS, SHAPES, SPOT_CLOUDS, Shape, locations_for
+from simulator.formatting import Resources
+from simulator.state import Identity
 
 # First octets that look like each provider's public ranges; owned hardware is on private nets.
 _IP_PREFIXES: dict[str, tuple[str, ...]] = {

@@ -11,7 +11,7 @@ import math
 import random
 from dataclasses import dataclass, replace
 
-from exporter.simulator.state import Replica, ReplicaStatus
+from simulator.state import Replica, ReplicaStatus
 
 # Seconds a replica dwells in each timed status (uniform between the bounds).
 DWELL: dict[ReplicaStatus, tuple[float, float]] = {

@@ -5,8 +5,8 @@
 endpoint; ``Fault`` makes the API server misbehave on demand.
 """
 
-from exporter.simulator.faults import Fault
-from exporter.simulator.fleet import Fleet
-from exporter.simulator.server import Simulator
+from simulator.faults import Fault
+from simulator.fleet import Fleet
+from simulator.server import Simulator
 
 __all__ = ["Fault", "Fleet", "Simulator"]

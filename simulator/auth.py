@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from werkzeug.wrappers import Request, Response
 
-from exporter.simulator.http_util import json_response
+from simulator.http_util import json_response
 
 SERVICE_ACCOUNT = {"id": "sa-5f2c9e1d", "name": "skyserve-exporter"}
 

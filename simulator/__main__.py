@@ -1,13 +1,13 @@
-"""Run the simulator in the foreground: ``python -m exporter.simulator --services 3 --replicas 4``."""
+"""Run the simulator in the foreground: ``python -m simulator --services 3 --replicas 4``."""
 
 import argparse
 import threading
 
-from exporter.simulator.server import Simulator
+from simulator.server import Simulator
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m exporter.simulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     parser.add_argument("--services", type=int, default=3)
     parser.add_argument("--replicas", type=int, default=4, help="replicas per service")
     parser.add_argument("--seed", type=int, default=1)

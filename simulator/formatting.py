@@ -8,7 +8,7 @@ instance-type name of ``sky/provision/kubernetes/utils.py``.
 
 from dataclasses import dataclass
 
-from exporter.simulator.catalog import Shape
+from simulator.catalog import Shape
 
 # InfraInfo truncates the region/zone part (not the whole text) past this many characters.
 REGION_OR_ZONE_TRUNCATION_LENGTH = 25

@@ -16,13 +16,13 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from exporter.simulator import execution, hostile, wire
-from exporter.simulator.auth import SERVICE_ACCOUNT, Gate
-from exporter.simulator.counter import RequestCounter
-from exporter.simulator.faults import Fault, FaultSwitch
-from exporter.simulator.fleet import Fleet
-from exporter.simulator.http_util import json_response, validation_error, wsgi_request
-from exporter.simulator.requests_store import AmbiguousRequest, RequestStore, SimRequest, UnknownRequest
+from simulator import execution, hostile, wire
+from simulator.auth import SERVICE_ACCOUNT, Gate
+from simulator.counter import RequestCounter
+from simulator.faults import Fault, FaultSwitch
+from simulator.fleet import Fleet
+from simulator.http_util import json_response, validation_error, wsgi_request
+from simulator.requests_store import AmbiguousRequest, RequestStore, SimRequest, UnknownRequest
 
 _ROUTES = {"/api/health": "GET", "/serve/status": "POST", "/api/get": "GET"}
 _NETWORK_ERROR = "Failed to refresh services status due to network error."

@@ -7,11 +7,11 @@ only READY replicas are considered, so a running controller reports READY or NO_
 
 from dataclasses import replace
 
-from exporter.simulator import replica_life
-from exporter.simulator.formatting import describe
-from exporter.simulator.placement import choose_ip, choose_resources
-from exporter.simulator.replica_life import Tick
-from exporter.simulator.state import ALIVE, FAILED, Replica, ReplicaStatus, Service, ServiceStatus
+from simulator import replica_life
+from simulator.formatting import describe
+from simulator.placement import choose_ip, choose_resources
+from simulator.replica_life import Tick
+from simulator.state import ALIVE, FAILED, Replica, ReplicaStatus, Service, ServiceStatus
 
 ROLL_RATE = 1 / 3600  # per second, per service: a `sky serve update`
 SCALE_RATE = 1 / 900  # per second, per autoscaling service: the target moves

@@ -5,11 +5,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from exporter.simulator.counter import RequestCounter
-from exporter.simulator.faults import Fault, FaultSwitch
-from exporter.simulator.kubernetes_api import KubernetesApiApp
-from exporter.simulator.kubernetes_cluster import KubeFleet
-from exporter.simulator.kubernetes_config import write_kubeconfig
+from simulator.counter import RequestCounter
+from simulator.faults import Fault, FaultSwitch
+from simulator.kubernetes_api import KubernetesApiApp
+from simulator.kubernetes_cluster import KubeFleet
+from simulator.kubernetes_config import write_kubeconfig
 
 KUBECONFIG_NAME = "kubeconfig"
 

@@ -7,7 +7,7 @@ fleet lock and render it after releasing the lock.
 from dataclasses import dataclass
 from enum import StrEnum
 
-from exporter.simulator.formatting import Display, Resources
+from simulator.formatting import Display, Resources
 
 
 class ReplicaStatus(StrEnum):

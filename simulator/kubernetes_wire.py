@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from exporter.simulator.kubernetes_shapes import ClusterProfile, NodePool, Workload
+from simulator.kubernetes_shapes import ClusterProfile, NodePool, Workload
 
 
 class PodState(StrEnum):

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from exporter.simulator.kubernetes_api import CLUSTER_PREFIX
+from simulator.kubernetes_api import CLUSTER_PREFIX
 
 SIMULATOR_USER = "skyserve-exporter-sim"
 

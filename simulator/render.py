@@ -7,8 +7,8 @@ Key sets and order follow skypilot 0.14.1 ``serve_state._get_service_from_row``,
 
 from typing import Any
 
-from exporter.simulator import wire
-from exporter.simulator.state import Identity, Policy, Replica, ReplicaStatus, Service
+from simulator import wire
+from simulator.state import Identity, Policy, Replica, ReplicaStatus, Service
 
 
 def _replica_endpoint(service: str, replica: Replica, base: str | None) -> str | None:

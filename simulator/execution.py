@@ -9,9 +9,9 @@ import json
 import re
 from typing import Any
 
-from exporter.simulator import wire
-from exporter.simulator.fleet import Fleet
-from exporter.simulator.requests_store import Outcome, SimRequest
+from simulator import wire
+from simulator.fleet import Fleet
+from simulator.requests_store import Outcome, SimRequest
 
 
 def _like(pattern: str) -> re.Pattern[str]:

@@ -10,9 +10,9 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from exporter.simulator.counter import RequestCounter
-from exporter.simulator.fleet import Fleet
-from exporter.simulator.http_util import wsgi_request
+from simulator.counter import RequestCounter
+from simulator.fleet import Fleet
+from simulator.http_util import wsgi_request
 
 
 def _answer(ready: bool | None) -> Response:

@@ -8,14 +8,14 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from exporter.simulator.api import ApiApp, ApiConfig
-from exporter.simulator.baremetal import BareMetalFleet
-from exporter.simulator.counter import RequestCounter
-from exporter.simulator.dataplane import DataPlaneApp
-from exporter.simulator.faults import Fault, FaultSwitch
-from exporter.simulator.fleet import Fleet
-from exporter.simulator.kubernetes_cluster import KubeFleet
-from exporter.simulator.kubernetes_server import KubernetesEndpoint
+from simulator.api import ApiApp, ApiConfig
+from simulator.baremetal import BareMetalFleet
+from simulator.counter import RequestCounter
+from simulator.dataplane import DataPlaneApp
+from simulator.faults import Fault, FaultSwitch
+from simulator.fleet import Fleet
+from simulator.kubernetes_cluster import KubeFleet
+from simulator.kubernetes_server import KubernetesEndpoint
 
 _POLL_SECONDS = 0.1
 _JOIN_SECONDS = 1.0

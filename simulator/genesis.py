@@ -5,11 +5,11 @@ import random
 import uuid
 from dataclasses import dataclass
 
-from exporter.simulator import replica_life
-from exporter.simulator.catalog import SHAPES, TEMPLATES, Template
-from exporter.simulator.formatting import describe
-from exporter.simulator.placement import choose_ip, choose_resources
-from exporter.simulator.state import ALIVE, Identity, Policy, Replica, ReplicaStatus, Service, ServiceStatus
+from simulator import replica_life
+from simulator.catalog import SHAPES, TEMPLATES, Template
+from simulator.formatting import describe
+from simulator.placement import choose_ip, choose_resources
+from simulator.state import ALIVE, Identity, Policy, Replica, ReplicaStatus, Service, ServiceStatus
 
 _DAY = 86400.0
 # How a non-first replica starts out; the first replica of every service is READY.

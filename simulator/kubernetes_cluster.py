@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Final
 
-from exporter.simulator.kubernetes_shapes import PROFILES, WORKLOADS, ClusterProfile, NodePool, Workload
-from exporter.simulator.kubernetes_wire import (
+from simulator.kubernetes_shapes import PROFILES, WORKLOADS, ClusterProfile, NodePool, Workload
+from simulator.kubernetes_wire import (
     PodState,
     SimNode,
     SimPod,

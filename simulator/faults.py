@@ -15,7 +15,7 @@ class Fault(StrEnum):
     ERROR_500 = "error_500"  # /api/get fails the request with SkyPilot's error JSON
     GARBAGE = "garbage"  # /api/get answers 200 with a body that is not JSON
     AUTH = "auth"  # every call but /api/health is refused with 401
-    # The hostile upstream (exporter.simulator.hostile has the bodies); each touches /api/get only.
+    # The hostile upstream (simulator.hostile has the bodies); each touches /api/get only.
     TRICKLE = "trickle"  # 200, then the body a byte every ``delay`` seconds (1 s when 0)
     HUGE = "huge"  # 200 with a valid JSON body of about 200 MB, streamed
     DEEP = "deep"  # 200 with 100,000 nested JSON arrays
