@@ -57,10 +57,6 @@ class Fleet:
         services, base = self._snapshot()
         return [service_dict(s, base) for s in services]
 
-    def service_count(self) -> int:
-        with self._lock:
-            return len(self._services)
-
     def remove_replica(self, service_name: str, replica_id: int) -> None:
         """Make a replica vanish upstream, as if purged; the autoscaler may replace it later."""
         with self._lock:

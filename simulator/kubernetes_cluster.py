@@ -212,10 +212,6 @@ class KubeFleet:
                 for version in [v for v in kept if v != self._version]:
                     del kept[version]
 
-    def pod_count(self) -> int:
-        with self._lock:
-            return sum(len(layout.pods) for layout in self._layouts)
-
     def _advance(self, layout: _Layout, pod: SimPod) -> SimPod:
         if pod.state in _REPLACED and self._rng.random() < 0.5:
             fresh = layout.new_pod(pod.workload, pod.node, PodState.CREATING, self._rng.randrange(60_000))

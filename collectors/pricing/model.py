@@ -54,10 +54,6 @@ class Price:
     source: PriceSource
     reason: str = ""
 
-    @property
-    def priced(self) -> bool:
-        return self.hourly is not None
-
 
 def unpriced(reason: str) -> Price:
     return Price(hourly=None, source="unknown", reason=reason)

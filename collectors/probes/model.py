@@ -7,7 +7,6 @@ from types import MappingProxyType
 
 # blackbox_exporter's probe_http_duration_seconds phases, in its order.
 PHASES = ("resolve", "connect", "tls", "processing", "transfer")
-KINDS = ("service", "replica", "node", "static")
 
 
 @dataclass(frozen=True)
