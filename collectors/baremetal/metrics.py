@@ -1,12 +1,12 @@
 """The bare-metal collector's metric families: the one table docs and tests check against.
 
-The replica and cost families are the rows SkyServe emits too (same name, type, help and labels),
+The replica and cost families are the ones every source emits (``collectors.replica_families``),
 so the exporter joins every collector's samples under one header; ``source="baremetal"`` tells
 them apart.
 """
 
 from collectors.pricing.replica_costs import REPLICA_COST_SPECS
-from collectors.skyserve.metrics import SKYSERVE_METRICS
+from collectors.replica_families import REPLICA_INFO, REPLICA_STATUS, REPLICAS_BY_CLOUD
 from exporter.metrics import MetricSpec, MetricTable
 
 _NODE = ("node", "source")
@@ -38,9 +38,9 @@ BAREMETAL_METRICS = MetricTable(
             "Duration of the node's health check in the last run.",
             _NODE,
         ),
-        SKYSERVE_METRICS.by_name("skyserve_replica_info"),
-        SKYSERVE_METRICS.by_name("skyserve_replica_status"),
-        SKYSERVE_METRICS.by_name("skyserve_replicas_by_cloud"),
+        REPLICA_INFO,
+        REPLICA_STATUS,
+        REPLICAS_BY_CLOUD,
         *REPLICA_COST_SPECS,
     )
 )

@@ -1,15 +1,22 @@
 """The Kubernetes collector's metric families: the one table docs and tests check against.
 
-Replica families share their names and labels with the SkyServe collector's (``source`` tells
-them apart), so one dashboard covers both; they are taken from SkyServe's table so they cannot
-drift. Cost and node families have the labels and help of the shared cost families
-(``collectors.pricing.replica_costs``) and of the bare-metal collector's node families.
+Replica families are the ones every source shares (``collectors.replica_families``; ``source``
+tells them apart), so one dashboard covers all. Cost and node families have the labels and help
+of the shared cost families (``collectors.pricing.replica_costs``) and of the bare-metal
+collector's node families.
 """
 
 from typing import Final
 
 from collectors.pricing.replica_costs import REPLICA_COST_SPECS
-from collectors.skyserve.metrics import REPLICA_STATUSES, SKYSERVE_METRICS
+from collectors.replica_families import (
+    REPLICA_ACCELERATORS,
+    REPLICA_INFO,
+    REPLICA_LAUNCHED,
+    REPLICA_STATUS,
+    REPLICA_STATUSES,
+    REPLICAS_BY_CLOUD,
+)
 from exporter.metrics import MetricSpec, MetricTable
 
 SOURCE: Final = "kubernetes"
@@ -20,11 +27,11 @@ _PRICED = ("cloud", "region", "spot", "price_source")
 
 KUBERNETES_METRICS = MetricTable(
     specs=(
-        SKYSERVE_METRICS.by_name("skyserve_replica_info"),
-        SKYSERVE_METRICS.by_name("skyserve_replica_status"),
-        SKYSERVE_METRICS.by_name("skyserve_replica_launched_timestamp_seconds"),
-        SKYSERVE_METRICS.by_name("skyserve_replica_accelerators"),
-        SKYSERVE_METRICS.by_name("skyserve_replicas_by_cloud"),
+        REPLICA_INFO,
+        REPLICA_STATUS,
+        REPLICA_LAUNCHED,
+        REPLICA_ACCELERATORS,
+        REPLICAS_BY_CLOUD,
         *REPLICA_COST_SPECS,
         MetricSpec(
             "skyserve_kubernetes_service_replicas",

@@ -3,7 +3,8 @@
 from collections import Counter
 from collections.abc import Iterable
 
-from collectors.skyserve.metrics import REPLICA_STATUSES, SERVICE_STATUSES, SOURCE
+from collectors.replica_families import REPLICA_STATUSES
+from collectors.skyserve.metrics import SERVICE_STATUSES, SOURCE
 from collectors.skyserve.records import ReplicaRecord, ServiceRecord
 from collectors.skyserve.transitions import CounterSample
 from exporter.metrics import FamilyBuilder

@@ -1,7 +1,17 @@
 """The SkyServe collector's metric families: the one table docs and tests check against."""
 
 from collectors.pricing.replica_costs import REPLICA_COST_SPECS
+from collectors.replica_families import (
+    REPLICA_ACCELERATORS,
+    REPLICA_INFO,
+    REPLICA_LAUNCHED,
+    REPLICA_STATUS,
+    REPLICA_STATUSES,
+    REPLICAS_BY_CLOUD,
+)
 from exporter.metrics import MetricSpec, MetricTable
+
+__all__ = ["REPLICA_STATUSES", "SERVICE_STATUSES", "SKYSERVE_METRICS", "SOURCE"]
 
 SOURCE = "skyserve"
 
@@ -17,27 +27,17 @@ SERVICE_STATUSES = (
     "FAILED_CLEANUP",
     "NO_REPLICA",
 )
-REPLICA_STATUSES = (
-    "PENDING",
-    "PROVISIONING",
-    "STARTING",
-    "READY",
-    "NOT_READY",
-    "SHUTTING_DOWN",
-    "FAILED",
-    "FAILED_INITIAL_DELAY",
-    "FAILED_PROBING",
-    "FAILED_PROVISION",
-    "FAILED_CLEANUP",
-    "PREEMPTED",
-    "UNKNOWN",
-)
 
 _REPLICA = ("service_name", "replica_id", "source")
 _PLACEMENT = ("service_name", "source", "cloud", "region")
 
 SKYSERVE_METRICS = MetricTable(
     specs=(
+        REPLICA_INFO,
+        REPLICA_STATUS,
+        REPLICA_LAUNCHED,
+        REPLICA_ACCELERATORS,
+        REPLICAS_BY_CLOUD,
         MetricSpec(
             "skyserve_service_info",
             "gauge",
@@ -75,42 +75,10 @@ SKYSERVE_METRICS = MetricTable(
             ("service_name",),
         ),
         MetricSpec(
-            "skyserve_replica_info",
-            "gauge",
-            "Replica placement and hardware; always 1. Empty values are not known yet (or, for zone, "
-            "not reliably known).",
-            (*_REPLICA, "version", "cloud", "region", "zone", "instance_type", "accelerator", "spot"),
-        ),
-        MetricSpec(
-            "skyserve_replica_status",
-            "gauge",
-            "The replica's current status; always 1 (one series per replica).",
-            (*_REPLICA, "status"),
-        ),
-        MetricSpec(
-            "skyserve_replica_launched_timestamp_seconds",
-            "gauge",
-            "Unix time the replica's cluster was launched.",
-            _REPLICA,
-        ),
-        MetricSpec(
             "skyserve_replica_nodes",
             "gauge",
             "Nodes in the replica's cluster; absent until it has resources.",
             _REPLICA,
-        ),
-        MetricSpec(
-            "skyserve_replica_accelerators",
-            "gauge",
-            "Accelerators the replica holds across all its nodes; absent when it has none or none yet.",
-            (*_REPLICA, "accelerator"),
-        ),
-        MetricSpec(
-            "skyserve_replicas_by_cloud",
-            "gauge",
-            "Replicas of the service (any status) by placement; cloud and region are empty before the "
-            "replica's cluster exists.",
-            ("service_name", "source", "cloud", "region", "spot"),
         ),
         MetricSpec(
             "skyserve_replica_preemptions_total",
