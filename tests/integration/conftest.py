@@ -2,9 +2,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import Exporter, write_config
 
 from simulator import Simulator
+from tests.integration.harness import Exporter, write_config
 
 
 @pytest.fixture

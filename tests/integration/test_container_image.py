@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 import requests
-from harness import free_port, parse_samples, select, wait_for
+
+from tests.integration.harness import free_port, parse_samples, select, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,17 @@ from pathlib import Path
 
 import pytest
 import requests
-from harness import EXPORTER, Exporter, parse_samples, require_binary, select, wait_for, write_config
 
 from simulator import Fault, Simulator
+from tests.integration.harness import (
+    EXPORTER,
+    Exporter,
+    parse_samples,
+    require_binary,
+    select,
+    wait_for,
+    write_config,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import requests
-from harness import Exporter, select, wait_for, write_config
 
 from simulator import Fault, Simulator
 from simulator.hostile import LONE_SURROGATE_NAME
 from simulator.siege import Kind, Siege
+from tests.integration.harness import Exporter, select, wait_for, write_config
 
 pytestmark = pytest.mark.integration
 

@@ -27,10 +27,18 @@ import pytest
 import requests
 import trustme
 import yaml
-from harness import Exporter, Process, free_port, parse_samples, prometheus_query, require_binary, wait_for
 
 from exporter.config import read_config
 from exporter.registry import discover
+from tests.integration.harness import (
+    Exporter,
+    Process,
+    free_port,
+    parse_samples,
+    prometheus_query,
+    require_binary,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 

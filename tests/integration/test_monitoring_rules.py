@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import require_binary
+
+from tests.integration.harness import require_binary
 
 pytestmark = pytest.mark.integration
 

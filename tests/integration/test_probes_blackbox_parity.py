@@ -19,7 +19,8 @@ import pytest
 import requests
 import trustme
 import yaml
-from harness import Exporter, Process, free_port, parse_samples, require_binary, wait_for
+
+from tests.integration.harness import Exporter, Process, free_port, parse_samples, require_binary, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import Exporter, Process, free_port, prometheus_query, require_binary, wait_for
+
+from tests.integration.harness import Exporter, Process, free_port, prometheus_query, require_binary, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,8 @@ import bcrypt
 import pytest
 import requests
 import trustme
-from harness import Exporter, Process, free_port, require_binary, wait_for
+
+from tests.integration.harness import Exporter, Process, free_port, require_binary, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -4,11 +4,11 @@ import time
 
 import pytest
 import requests
-from baremetal_helpers import HOST, NodeServer, hanging_listener, refused_port
 
 from collectors.baremetal.checker import LATE, Checker, run_budget
 from collectors.baremetal.checks import CheckResult, Outcome
 from collectors.baremetal.nodes import Target
+from tests.unit.baremetal.helpers import HOST, NodeServer, hanging_listener, refused_port
 
 
 def _checker(timeout: float = 2.0, concurrency: int = 16) -> Checker:

@@ -10,7 +10,19 @@ from typing import Any
 
 import pydantic
 import pytest
-from baremetal_helpers import (
+from prometheus_client.parser import text_string_to_metric_families
+
+from collectors.baremetal.collector import INVENTORY_INVALID, BareMetalCollector
+from collectors.baremetal.config import BareMetalConfig
+from collectors.baremetal.costs import replica_prices
+from collectors.baremetal.inventory import SSH_PORT
+from collectors.baremetal.metrics import BAREMETAL_METRICS
+from collectors.baremetal.source import DUPLICATE_NODE
+from collectors.pricing.replica_costs import REPLICA_COST_SPECS
+from collectors.skyserve.metrics import SKYSERVE_METRICS
+from exporter.collector import Build, Collector, Endpoint, ServiceSummary
+from exporter.runner import run_once
+from tests.unit.baremetal.helpers import (
     HOST,
     NodeServer,
     Samples,
@@ -24,18 +36,6 @@ from baremetal_helpers import (
     value,
     write_inventory,
 )
-from prometheus_client.parser import text_string_to_metric_families
-
-from collectors.baremetal.collector import INVENTORY_INVALID, BareMetalCollector
-from collectors.baremetal.config import BareMetalConfig
-from collectors.baremetal.costs import replica_prices
-from collectors.baremetal.inventory import SSH_PORT
-from collectors.baremetal.metrics import BAREMETAL_METRICS
-from collectors.baremetal.source import DUPLICATE_NODE
-from collectors.pricing.replica_costs import REPLICA_COST_SPECS
-from collectors.skyserve.metrics import SKYSERVE_METRICS
-from exporter.collector import Build, Collector, Endpoint, ServiceSummary
-from exporter.runner import run_once
 
 NOW = 1_795_830_000.0
 TIMEOUT = "300ms"

@@ -4,7 +4,6 @@ import logging
 from pathlib import Path
 
 import requests
-from baremetal_helpers import context, render, samples, value
 
 from collectors.baremetal.collector import BareMetalCollector
 from collectors.baremetal.config import BareMetalConfig
@@ -13,6 +12,7 @@ from exporter.demo import DEMO_BAREMETAL_NODES, demo_baremetal, demo_config
 from exporter.registry import discover
 from simulator import Simulator
 from simulator.baremetal import BareMetalFleet
+from tests.unit.baremetal.helpers import context, render, samples, value
 
 NOW = 1_795_830_000.0
 

@@ -27,7 +27,11 @@ from typing import Any
 import bcrypt
 import pytest
 import yaml
-from test_deploy_manifests import (
+
+from exporter import healthcheck
+from exporter.server import HTTPServer
+from exporter.webconfig import WebConfigWatcher, load_web_config
+from tests.unit.deploy.test_deploy_manifests import (
     KUBERNETES_VERSIONS,
     MANIFESTS,
     all_objects,
@@ -35,10 +39,6 @@ from test_deploy_manifests import (
     kustomization,
     run_kubernetes_validate,
 )
-
-from exporter import healthcheck
-from exporter.server import HTTPServer
-from exporter.webconfig import WebConfigWatcher, load_web_config
 
 ROOT = Path(__file__).resolve().parents[3]
 SECURE = ROOT / "monitoring" / "kubernetes-secure"

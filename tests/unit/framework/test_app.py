@@ -2,12 +2,12 @@ import gzip
 import logging
 
 import requests
-from framework_fakes import FakeClock, FakeCollector
 
 from exporter.app import create_app
 from exporter.render import EncodingDemand
 from exporter.runner import run_once
 from exporter.snapshot import SnapshotStore
+from tests.unit.framework.fakes import FakeClock, FakeCollector
 
 LOG = logging.getLogger("test")
 
@@ -33,8 +33,7 @@ def test_metrics_negotiates_format_and_gzip() -> None:
     assert gzip.decompress(zipped.data) == text.data
 
 
-def test_failed_collector_is_still_http_200() -> None:
-    clock = FakeClock()
+def test_failed_collector_is_still_http_200(clock: FakeClock) -> None:
     store = SnapshotStore({"fake": (10, 30)})
     store.put(run_once(FakeCollector([requests.ConnectionError("down")]), clock, LOG))
     response = create_app(store, EncodingDemand(clock), clock).test_client().get("/metrics")
@@ -42,8 +41,7 @@ def test_failed_collector_is_still_http_200() -> None:
     assert b'skyserve_exporter_collector_up{collector="fake"} 0.0' in response.data
 
 
-def test_readiness() -> None:
-    clock = FakeClock()
+def test_readiness(clock: FakeClock) -> None:
     assert make_client(clock, run=False).get("/-/ready").status_code == 503
     assert make_client(clock).get("/-/ready").status_code == 200
     assert make_client(clock, run=False).get("/-/healthy").status_code == 200

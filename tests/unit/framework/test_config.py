@@ -3,11 +3,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from framework_fakes import FakeCollector
 
 from exporter.collector import CollectorConfig
 from exporter.config import load_config
 from exporter.config_errors import ConfigError
+from tests.unit.framework.fakes import FakeCollector
 
 
 class StrictFakeConfig(CollectorConfig):

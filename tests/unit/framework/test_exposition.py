@@ -2,7 +2,6 @@ import gzip
 import logging
 
 import requests
-from framework_fakes import FakeClock, FakeCollector
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
@@ -10,6 +9,7 @@ from exporter.exposition import ScrapeCache, scrape_body
 from exporter.render import Format, accepts_gzip, negotiate
 from exporter.runner import run_once
 from exporter.snapshot import SnapshotStore
+from tests.unit.framework.fakes import FakeClock, FakeCollector
 
 LOG = logging.getLogger("test")
 
@@ -30,8 +30,7 @@ def samples(families: list) -> dict[tuple[str, tuple[tuple[str, str], ...]], flo
     return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families for s in f.samples}
 
 
-def test_text_scrape_joins_self_metrics_and_snapshots() -> None:
-    clock = FakeClock()
+def test_text_scrape_joins_self_metrics_and_snapshots(clock: FakeClock) -> None:
     store = two_collector_views(clock)
     body = b"".join(scrape_body(store.view(clock.now), Format.TEXT, gzipped=False)).decode()
     got = samples(list(parse_text(body)))
@@ -50,8 +49,7 @@ def test_text_scrape_joins_self_metrics_and_snapshots() -> None:
     ) not in got
 
 
-def test_openmetrics_scrape_is_one_valid_document_with_one_eof() -> None:
-    clock = FakeClock()
+def test_openmetrics_scrape_is_one_valid_document_with_one_eof(clock: FakeClock) -> None:
     store = two_collector_views(clock)
     body = b"".join(scrape_body(store.view(clock.now), Format.OPENMETRICS, gzipped=False)).decode()
     assert body.count("# EOF") == 1 and body.endswith("# EOF\n")
@@ -60,8 +58,7 @@ def test_openmetrics_scrape_is_one_valid_document_with_one_eof() -> None:
     assert got[("skyserve_fake_events_total", (("service_name", "mistral"),))] == 1
 
 
-def test_gzip_members_concatenate_into_the_same_bytes() -> None:
-    clock = FakeClock()
+def test_gzip_members_concatenate_into_the_same_bytes(clock: FakeClock) -> None:
     store = two_collector_views(clock)
     views = store.view(clock.now)
     for fmt in Format:
@@ -70,8 +67,7 @@ def test_gzip_members_concatenate_into_the_same_bytes() -> None:
         assert gzip.decompress(zipped) == plain
 
 
-def test_stale_data_is_no_longer_served() -> None:
-    clock = FakeClock()
+def test_stale_data_is_no_longer_served(clock: FakeClock) -> None:
     store = two_collector_views(clock)
     clock.now += 31
     body = b"".join(scrape_body(store.view(clock.now), Format.TEXT, gzipped=False)).decode()
@@ -98,8 +94,7 @@ class Second(FakeCollector):
     name = "second"
 
 
-def test_a_family_from_several_collectors_appears_once_with_all_samples() -> None:
-    clock = FakeClock()
+def test_a_family_from_several_collectors_appears_once_with_all_samples(clock: FakeClock) -> None:
     store = SnapshotStore({"fake": (10, 30), "second": (10, 30)})
     store.put(run_once(FakeCollector([{"llama": 3}]), clock, LOG))
     store.put(run_once(Second([{"mistral": 2}]), clock, LOG))
@@ -115,8 +110,7 @@ def test_a_family_from_several_collectors_appears_once_with_all_samples() -> Non
         assert gzip.decompress(zipped).decode() == body
 
 
-def test_scrape_cache_reuses_a_body_until_a_run_is_stored_or_data_turns_stale() -> None:
-    clock = FakeClock()
+def test_scrape_cache_reuses_a_body_until_a_run_is_stored_or_data_turns_stale(clock: FakeClock) -> None:
     store = two_collector_views(clock)
     cache = ScrapeCache(store)
     first = cache.body(clock.now, Format.OPENMETRICS, gzipped=True)

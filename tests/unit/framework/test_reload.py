@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pytest
-from framework_fakes import FakeCollector
 
 from collectors.pricing import PricingConfig
 from exporter.collector import CollectorConfig, CollectorContext
@@ -19,6 +18,7 @@ from exporter.reload import RunningCollectors
 from exporter.render import EncodingDemand, Format
 from exporter.scheduler import CollectorScheduler
 from exporter.snapshot import Snapshot, SnapshotStore
+from tests.unit.framework.fakes import FakeCollector
 
 LOG = logging.getLogger("test")
 

@@ -6,13 +6,13 @@ import time
 import pydantic
 import pytest
 import requests
-from framework_fakes import FakeClock, FakeCollector
 
 from exporter.errors import ErrorKind, UpstreamAuthError, UpstreamParseError
 from exporter.exposition import scrape_body
 from exporter.render import EncodingDemand, Format
 from exporter.runner import DeadlineRunner, classify, describe, run_once
 from exporter.snapshot import SnapshotStore
+from tests.unit.framework.fakes import FakeClock, FakeCollector
 
 LOG = logging.getLogger("test")
 
@@ -29,8 +29,7 @@ def test_successful_run_renders_in_both_formats() -> None:
     assert b"Refreshed every 30s." in text
 
 
-def test_the_run_renders_the_encodings_scrapers_asked_for_lately() -> None:
-    clock = FakeClock()
+def test_the_run_renders_the_encodings_scrapers_asked_for_lately(clock: FakeClock) -> None:
     demand = EncodingDemand(clock, memory_seconds=600)
     assert demand.wanted() == [(Format.OPENMETRICS, True)]  # Prometheus's default, before any scrape
     demand.note(Format.TEXT, False)
@@ -95,8 +94,7 @@ def store_with(clock: FakeClock, interval: float = 10.0) -> SnapshotStore:
     return SnapshotStore({"fake": (interval, 3 * interval)})
 
 
-def test_failure_keeps_last_good_data_until_stale() -> None:
-    clock = FakeClock()
+def test_failure_keeps_last_good_data_until_stale(clock: FakeClock) -> None:
     store = store_with(clock)
     collector = FakeCollector([{"llama": 3}, requests.ConnectionError("down")])
     store.put(run_once(collector, clock, LOG))
@@ -112,8 +110,7 @@ def test_failure_keeps_last_good_data_until_stale() -> None:
     assert view.last_good is not None and not view.fresh
 
 
-def test_readiness_waits_for_a_first_run_of_every_collector() -> None:
-    clock = FakeClock()
+def test_readiness_waits_for_a_first_run_of_every_collector(clock: FakeClock) -> None:
     store = SnapshotStore({"fake": (10, 30), "other": (10, 30)})
     assert not store.ready()
     store.put(run_once(FakeCollector([RuntimeError("x")]), clock, LOG))
@@ -124,8 +121,7 @@ def test_readiness_waits_for_a_first_run_of_every_collector() -> None:
     assert store.ready()
 
 
-def test_skipped_records_accumulate_across_runs() -> None:
-    clock = FakeClock()
+def test_skipped_records_accumulate_across_runs(clock: FakeClock) -> None:
     store = store_with(clock)
     collector = FakeCollector([{"bad": 1}])
     store.put(run_once(collector, clock, LOG))

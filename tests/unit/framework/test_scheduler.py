@@ -2,11 +2,10 @@ import logging
 import threading
 import time
 
-from framework_fakes import FakeCollector
-
 from exporter.render import EncodingDemand
 from exporter.scheduler import make_scheduler
 from exporter.snapshot import SnapshotStore
+from tests.unit.framework.fakes import FakeCollector
 
 LOG = logging.getLogger("test")
 

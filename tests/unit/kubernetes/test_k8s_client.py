@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from k8s_fixtures import gke_node, node, pod, pod_list, status, write_kubeconfig
 from kubernetes.client import ApiClient
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
@@ -25,6 +24,7 @@ from exporter.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from tests.unit.kubernetes.fixtures import gke_node, node, pod, pod_list, status, write_kubeconfig
 
 SELECTOR = "app.kubernetes.io/component=inference,!skypilot-cluster-name"
 

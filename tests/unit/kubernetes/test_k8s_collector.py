@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from k8s_fixtures import collector, gke_node, pod, pod_list, price_book, render, samples, write_kubeconfig
 from prometheus_client.core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
@@ -18,13 +17,17 @@ from exporter.collector import Build, Collector
 from exporter.errors import ErrorKind
 from exporter.runner import run_once
 from simulator import Simulator
+from tests.unit.kubernetes.fixtures import (
+    collector,
+    gke_node,
+    pod,
+    pod_list,
+    render,
+    samples,
+    write_kubeconfig,
+)
 
 NOW = 1_795_830_000.0
-
-
-@pytest.fixture(scope="module")
-def book() -> PriceBook:
-    return price_book()
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,13 @@ from pathlib import Path
 import pydantic
 import pytest
 import yaml
-from k8s_fixtures import write_kubeconfig
 from kubernetes.client import Configuration
 
 from collectors.kubernetes.collector import KubernetesCollector
 from collectors.kubernetes.config import KubernetesConfig
 from collectors.kubernetes.connection import Target, new_api_client, resolve_targets
 from exporter.errors import UpstreamAuthError
+from tests.unit.kubernetes.fixtures import write_kubeconfig
 
 SERVERS = {"gke-prod": "http://127.0.0.1:1", "eks-serving": "http://127.0.0.1:2"}
 

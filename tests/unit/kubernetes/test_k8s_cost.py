@@ -3,7 +3,6 @@
 from collections.abc import Sequence
 
 import pytest
-from k8s_fixtures import gke_node, node, pod, price_book
 
 from collectors.kubernetes.cost import (
     NO_REQUESTS,
@@ -25,13 +24,9 @@ from collectors.kubernetes.records import (
 )
 from collectors.pricing import PriceBook, PriceQuery
 from collectors.pricing.model import INCOMPLETE_RESOURCES, NO_PRICE_BOOK
+from tests.unit.kubernetes.fixtures import gke_node, node, pod
 
 RULES = PodRules("app.kubernetes.io/name", include_skypilot=False)
-
-
-@pytest.fixture(scope="module")
-def book() -> PriceBook:
-    return price_book()
 
 
 def _node(raw: dict[str, object], context: str = "ctx") -> NodeRecord:

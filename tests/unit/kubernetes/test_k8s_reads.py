@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from k8s_fixtures import collector, gke_node, pod, pod_list, samples, write_kubeconfig
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
@@ -24,27 +23,13 @@ from collectors.kubernetes.listing import ListQuery
 from collectors.kubernetes.records import BAD_ENCODING
 from exporter.errors import UpstreamParseError, UpstreamTimeout, UpstreamUnavailable
 from exporter.render import Format, encode_families
+from tests.unit.kubernetes.fixtures import collector, gke_node, pod, pod_list, samples, write_kubeconfig
 
 NOW = 1_795_830_000.0
 DEEP = "[" * 100_000 + "]" * 100_000
 LONE = "\ud800"  # a lone surrogate: JSON's "\ud800" escape decodes to it, UTF-8 cannot hold it
 
 Handler = Callable[[Request], Response]
-
-
-@pytest.fixture(scope="module")
-def threaded_server() -> Iterator[HTTPServer]:
-    # Threaded, so that a trickling answer still being written cannot hold up the next test.
-    running = HTTPServer(threaded=True)
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def server(threaded_server: HTTPServer) -> Iterator[HTTPServer]:
-    yield threaded_server
-    threaded_server.clear()
 
 
 def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Handler:

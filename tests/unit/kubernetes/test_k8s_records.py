@@ -3,7 +3,6 @@
 from typing import Any
 
 import pytest
-from k8s_fixtures import CREATED_AT, gke_node, node, pod
 
 from collectors.kubernetes.listing import ContextListing
 from collectors.kubernetes.records import (
@@ -16,6 +15,7 @@ from collectors.kubernetes.records import (
     parse_pod,
 )
 from collectors.kubernetes.resources import Amounts, pod_requests
+from tests.unit.kubernetes.fixtures import CREATED_AT, gke_node, node, pod
 
 RULES = PodRules(service_label="app.kubernetes.io/name", include_skypilot=False)
 

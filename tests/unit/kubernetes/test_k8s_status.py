@@ -3,10 +3,10 @@
 from typing import Any
 
 import pytest
-from k8s_fixtures import pod
 
 from collectors.kubernetes.metrics import REPLICA_STATUSES
 from collectors.kubernetes.status import pod_status
+from tests.unit.kubernetes.fixtures import pod
 
 _UNSCHEDULABLE = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]
 _NOT_STARTED = [{"name": "server", "ready": False, "started": False, "state": {"running": {}}}]

@@ -5,10 +5,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from pricing_fixtures import fixture_book, pod, query, write_catalog
 from prometheus_client.core import Metric
 
 from collectors.pricing import PRICING_METRICS, KubernetesPricing, PriceBook, PriceOverride, PricingConfig
+from tests.unit.pricing.catalogs import fixture_book, pod, query, write_catalog
 
 
 def _override(hourly: float, **match: object) -> PriceOverride:

@@ -5,9 +5,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from pricing_fixtures import copy_catalogs, fixture_book, query, write_catalog
 
 from collectors.pricing import PriceBook, PricingConfig
+from tests.unit.pricing.catalogs import copy_catalogs, fixture_book, query, write_catalog
 
 BOOK = fixture_book()
 

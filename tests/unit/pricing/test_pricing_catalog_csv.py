@@ -1,7 +1,7 @@
 import pytest
-from pricing_fixtures import CATALOG_HEADER, CATALOGS
 
 from collectors.pricing.catalog_csv import CatalogFormatError, CatalogRow, parse_catalog
+from tests.unit.pricing.catalogs import CATALOG_HEADER, CATALOGS
 
 
 def _parse(*rows: str, header: str = CATALOG_HEADER) -> tuple[tuple[CatalogRow, ...], int]:

@@ -5,10 +5,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from pricing_oracle import Case, ask_skypilot, install
 
 from collectors.pricing import PriceBook, PriceQuery, PricingConfig
 from simulator.catalog import LOCATIONS, SHAPES, Shape
+from tests.unit.pricing.oracle import Case, ask_skypilot, install
 
 DEMO_CATALOGS = Path(__file__).resolve().parents[3] / "simulator" / "data" / "catalogs" / "v8"
 CATALOG_CLOUDS = ("AWS", "GCP", "Azure")

@@ -3,11 +3,11 @@
 from pathlib import Path
 
 import pytest
-from pricing_fixtures import SKYPILOT_CONFIG, fixture_book, pod
 
 from collectors.pricing import KubernetesPricing, PriceQuery, PricingRates
 from collectors.pricing.skypilot_config import read_skypilot_pricing
 from exporter.config_errors import ConfigError
+from tests.unit.pricing.catalogs import SKYPILOT_CONFIG, fixture_book, pod
 
 RATES = KubernetesPricing(
     cpu=0.05,

@@ -5,10 +5,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pricing_fixtures import CATALOGS, SKYPILOT_CONFIG, pod, query
-from pricing_oracle import Case, ask_skypilot, install, k8s_type
 
 from collectors.pricing import PriceBook, PricingConfig
+from tests.unit.pricing.catalogs import CATALOGS, SKYPILOT_CONFIG, pod, query
+from tests.unit.pricing.oracle import Case, ask_skypilot, install, k8s_type
 
 
 def _gcp(

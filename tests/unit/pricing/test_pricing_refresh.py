@@ -7,21 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pricing_fixtures import CATALOG_HEADER, query, write_catalog
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from collectors.pricing import PriceBook, PricingConfig
+from tests.unit.pricing.catalogs import CATALOG_HEADER, query
 
-OLD_ROW = "g6.xlarge,L4,1.0,4.0,16.0,,0.8048,0.34,us-east-2,us-east-2a"
 NEW_CATALOG = f"{CATALOG_HEADER}\ng6.xlarge,L4,1.0,4.0,16.0,,0.9000,0.25,us-east-2,us-east-2a\n"
 CLOSED_PORT_URL = "http://127.0.0.1:9/catalogs/v8"
-
-
-@pytest.fixture
-def catalog_dir(tmp_path: Path) -> Path:
-    write_catalog(tmp_path, "aws", OLD_ROW)
-    return tmp_path
 
 
 def _book(catalog_dir: Path, httpserver: HTTPServer, **config: Any) -> PriceBook:

@@ -11,22 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pricing_fixtures import CATALOG_HEADER, query, write_catalog
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from collectors.pricing import PriceBook, PricingConfig
 from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT
+from tests.unit.pricing.catalogs import CATALOG_HEADER, query
 
-OLD_ROW = "g6.xlarge,L4,1.0,4.0,16.0,,0.8048,0.34,us-east-2,us-east-2a"
 NEW_ROW = "g6.xlarge,L4,1.0,4.0,16.0,,0.9000,0.25,us-east-2,us-east-2a"
 CATALOG_PATH = "/catalogs/v8/aws/vms.csv"
-
-
-@pytest.fixture
-def catalog_dir(tmp_path: Path) -> Path:
-    write_catalog(tmp_path, "aws", OLD_ROW)
-    return tmp_path
 
 
 @pytest.fixture(scope="module")

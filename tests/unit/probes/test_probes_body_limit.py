@@ -3,22 +3,15 @@
 A trickling body is bounded by the module's timeout (test_probes_http); this bounds a fast one.
 """
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from probes_servers import BIG_BODY_BYTES, LoopbackServer
 from pydantic import ValidationError
 
 from collectors.probes.config import DEFAULT_MODULE_NAME, ModuleConfig, ProbesConfig
 from collectors.probes.model import ProbeResult
 from collectors.probes.modules import compile_module, compile_modules
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as running:
-        yield running
+from tests.unit.probes.servers import BIG_BODY_BYTES, LoopbackServer
 
 
 def probe(url: str, **config: Any) -> ProbeResult:

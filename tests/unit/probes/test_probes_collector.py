@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from probes_fakes import RecordingProber, fake_modules
-from probes_servers import Certificates, LoopbackServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from collectors.probes.collector import ProbesCollector
@@ -20,6 +18,8 @@ from exporter.collector import Collector, CollectorContext, Endpoint
 from exporter.config import load_config
 from exporter.registry import discover
 from exporter.render import Format, render
+from tests.unit.probes.fakes import RecordingProber, fake_modules
+from tests.unit.probes.servers import Certificates, LoopbackServer
 
 LOG = logging.getLogger("test")
 
@@ -49,11 +49,6 @@ def value(found: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str
     ]
     assert len(matches) == 1, (name, labels, matches)
     return matches[0]
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    return Certificates(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")

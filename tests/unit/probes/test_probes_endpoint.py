@@ -6,8 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
-from probes_fakes import RecordingProber, fake_modules
-from probes_servers import SLOW_SECONDS, LoopbackServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from collectors.probes.blackbox_format import blackbox_exposition
@@ -20,6 +18,8 @@ from exporter.app import create_app
 from exporter.collector import Endpoint
 from exporter.render import EncodingDemand
 from exporter.snapshot import SnapshotStore
+from tests.unit.probes.fakes import RecordingProber, fake_modules
+from tests.unit.probes.servers import SLOW_SECONDS, LoopbackServer
 
 
 def client_for(endpoint: ProbeEndpoint | None) -> FlaskClient:

@@ -3,38 +3,20 @@
 import base64
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from probes_servers import SLOW_SECONDS, Certificates, LoopbackServer
 
 from collectors.probes.config import ModuleConfig
 from collectors.probes.model import PHASES, ProbeResult
 from collectors.probes.modules import compile_module
+from tests.unit.probes.servers import SLOW_SECONDS, Certificates, LoopbackServer
 
 
 def probe(url: str, environ: dict[str, str] | None = None, **config: Any) -> ProbeResult:
     module = compile_module("test", ModuleConfig.model_validate(config), environ or {})
     return module.run(url)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    return Certificates(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def tls_server(certificates: Certificates) -> Iterator[LoopbackServer]:
-    with LoopbackServer(certificates.server_context()) as running:
-        yield running
 
 
 def closed_port() -> int:

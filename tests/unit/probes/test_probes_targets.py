@@ -1,11 +1,10 @@
 """What a round probes: discovered endpoints by kind, static targets, each series once."""
 
-from probes_fakes import RecordingProber, fake_modules
-
 from collectors.probes.config import DiscoverConfig, StaticTarget
 from collectors.probes.model import ProbeTarget
 from collectors.probes.targets import TargetBook
 from exporter.collector import Endpoint
+from tests.unit.probes.fakes import RecordingProber, fake_modules
 
 SERVICE = Endpoint("http://10.0.0.1:30001", "service", "llama")
 REPLICA = Endpoint("http://10.0.0.2:8080", "replica", "llama", "1")

@@ -1,32 +1,20 @@
 """The TCP prober: connect, optionally TLS with the certificate expiry; the address preference."""
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from probes_servers import Certificates, LoopbackServer
 
 from collectors.probes.config import ModuleConfig, TLSConfig
 from collectors.probes.model import ProbeResult
 from collectors.probes.modules import compile_module
 from collectors.probes.network import Dialer, tls_context
+from tests.unit.probes.servers import Certificates, LoopbackServer
 
 
 def probe(target: str, **config: Any) -> ProbeResult:
     return compile_module("tcp", ModuleConfig.model_validate({"prober": "tcp", **config}), {}).run(target)
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    return Certificates(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def tls_server(certificates: Certificates) -> Iterator[LoopbackServer]:
-    with LoopbackServer(certificates.server_context()) as running:
-        yield running
 
 
 def test_connect_succeeds_and_reports_no_http_metrics() -> None:

@@ -3,19 +3,20 @@
 import base64
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
-from sim_helpers import NEW_CLIENT, TIMEOUT, error_of, get, services_of, status_round_trip, submit
 
 from simulator import Simulator
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    with Simulator(services=3, replicas_per_service=4, seed=1) as running:
-        yield running
+from tests.unit.simulator.helpers import (
+    NEW_CLIENT,
+    TIMEOUT,
+    error_of,
+    get,
+    services_of,
+    status_round_trip,
+    submit,
+)
 
 
 def test_health_body_and_version_headers(sim: Simulator) -> None:

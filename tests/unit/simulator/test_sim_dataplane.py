@@ -1,19 +1,11 @@
 """The data plane: health answers for every service and replica endpoint."""
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import requests
-from sim_helpers import TIMEOUT
 
 from simulator import Simulator
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    with Simulator(services=3, replicas_per_service=4, seed=1) as running:
-        yield running
+from tests.unit.simulator.helpers import TIMEOUT
 
 
 def _status(url: str) -> int:

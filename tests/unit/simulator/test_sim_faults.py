@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import requests
-from sim_helpers import TIMEOUT, error_of, get, status_round_trip, submit
 
 from simulator import Fault, Simulator
+from tests.unit.simulator.helpers import TIMEOUT, error_of, get, status_round_trip, submit
 
 
 @pytest.fixture

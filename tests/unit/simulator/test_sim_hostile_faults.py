@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from sim_helpers import NEW_CLIENT, TIMEOUT, get, services_of, status_round_trip, submit
 
 from simulator import Fault, Simulator
 from simulator.hostile import (
@@ -19,6 +18,7 @@ from simulator.hostile import (
     trickle,
     with_lone_surrogate,
 )
+from tests.unit.simulator.helpers import NEW_CLIENT, TIMEOUT, get, services_of, status_round_trip, submit
 
 
 @pytest.fixture

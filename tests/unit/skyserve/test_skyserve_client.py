@@ -8,7 +8,6 @@ import pytest
 import requests
 import responses
 from responses import matchers
-from skyserve_fixtures import ENDPOINT, load
 
 from collectors.skyserve.client import SkyServeClient
 from collectors.skyserve.connection import Connection, TokenSource, split_credentials
@@ -20,6 +19,7 @@ from exporter.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from tests.unit.skyserve.helpers import ENDPOINT, load
 
 HEALTH = f"{ENDPOINT}/api/health"
 STATUS = f"{ENDPOINT}/serve/status"

@@ -4,13 +4,13 @@ import pytest
 import requests
 import responses
 from prometheus_client.parser import text_string_to_metric_families
-from skyserve_fixtures import ENDPOINT, context, load, recorded_services, render, samples, value
 
 from collectors.skyserve.client import FetchResult
 from collectors.skyserve.collector import Polled, SkyServeCollector
 from collectors.skyserve.config import SkyServeConfig
 from collectors.skyserve.metrics import REPLICA_STATUSES, SERVICE_STATUSES, SKYSERVE_METRICS
 from exporter.collector import Collector, Endpoint, ServiceSummary
+from tests.unit.skyserve.helpers import ENDPOINT, context, load, recorded_services, render, samples, value
 
 NOW = 1_795_830_000.0
 UPSTREAM = {"version": "0.14.1", "api_version": "62"}

@@ -4,12 +4,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from skyserve_fixtures import ENDPOINT, context, render, samples
 
 from collectors.pricing import PriceBook, PricingConfig
 from collectors.skyserve.client import FetchResult
 from collectors.skyserve.collector import Polled, SkyServeCollector
 from exporter.demo import demo_catalog_dir
+from tests.unit.skyserve.helpers import ENDPOINT, context, render, samples
 
 NOW = 1_795_830_000.0
 G6_SPOT_US_EAST_2A = 0.359439  # the demo catalog's SpotPrice for g6.xlarge in us-east-2a

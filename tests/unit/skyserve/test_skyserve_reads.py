@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import requests
 from pytest_httpserver import HTTPServer
-from skyserve_fixtures import context, load
 from werkzeug.wrappers import Request, Response
 
 from collectors.skyserve.client import SkyServeClient
@@ -23,6 +22,7 @@ from collectors.skyserve.connection import Connection
 from collectors.skyserve.records import BAD_ENCODING
 from exporter.errors import CollectorError, UpstreamParseError, UpstreamTimeout, UpstreamUnavailable
 from exporter.render import Format, encode_families
+from tests.unit.skyserve.helpers import context, load
 
 REQUEST_ID = "4f9c3e2a-8f1d-4c57-9a51-2d6ad7c1b0e7"
 SERVER_HEADERS = {"X-SkyPilot-API-Version": "62", "X-SkyPilot-Version": "0.14.1"}
@@ -30,21 +30,6 @@ DEEP = "[" * 100_000 + "]" * 100_000
 LONE = "\ud800"  # a lone surrogate: JSON's "\ud800" escape decodes to it, UTF-8 cannot hold it
 
 Handler = Callable[[Request], Response]
-
-
-@pytest.fixture(scope="module")
-def threaded_server() -> Iterator[HTTPServer]:
-    # Threaded, so that a trickling answer still being written cannot hold up the next test.
-    running = HTTPServer(threaded=True)
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def server(threaded_server: HTTPServer) -> Iterator[HTTPServer]:
-    yield threaded_server
-    threaded_server.clear()
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@ import dataclasses
 from typing import Any
 
 import pytest
-from skyserve_fixtures import recorded_services
 
 from collectors.skyserve.records import (
     DUPLICATE_REPLICA,
@@ -12,6 +11,7 @@ from collectors.skyserve.records import (
     ServiceRecord,
     parse_fleet,
 )
+from tests.unit.skyserve.helpers import recorded_services
 
 
 def _by_name(services: tuple[ServiceRecord, ...]) -> dict[str, ServiceRecord]:

@@ -8,14 +8,18 @@ from pathlib import Path
 import pytest
 import trustme
 from cryptography.hazmat.primitives import serialization
-from web_helpers import MTLS, TLS_ONLY, Pki, client_context, der, handshake, handshakes, write_config
 
 from exporter.webconfig import WebConfigError, WebSSLContext, load_web_config
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> Pki:
-    return Pki.create(tmp_path)
+from tests.unit.web.helpers import (
+    MTLS,
+    TLS_ONLY,
+    Pki,
+    client_context,
+    der,
+    handshake,
+    handshakes,
+    write_config,
+)
 
 
 def context(pki: Pki, text: str) -> ssl.SSLContext:

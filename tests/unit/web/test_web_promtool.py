@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from web_helpers import DATA, EXAMPLES, client_context, handshake
 
 from exporter.webconfig import WebConfigError, load_web_config
+from tests.unit.web.helpers import DATA, EXAMPLES, client_context, handshake
 
 EXAMPLE_USER, EXAMPLE_PASSWORD = "prometheus", "example-password"  # as docs/examples/web/README.md says
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import bcrypt
 import pytest
 from flask import Flask, Response
-from web_helpers import Pki, write_config
 
 from exporter.server import HTTPServer
 from exporter.webconfig import WebConfigWatcher
+from tests.unit.web.helpers import Pki, write_config
 
 HOST = "127.0.0.1"
 LOG = logging.getLogger("test")
@@ -78,11 +78,6 @@ class Served:
             der = tls.getpeercert(binary_form=True)
         assert der is not None
         return der
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> Pki:
-    return Pki.create(tmp_path)
 
 
 def _serve(pki: Pki, text: str) -> Iterator[Served]:

@@ -15,14 +15,18 @@ from pathlib import Path
 
 import pytest
 import trustme
-from web_helpers import MTLS, TLS_ONLY, Pki, client_context, der_of_file, handshake, handshakes, write_config
 
 from exporter.webconfig import WebConfigWatcher
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> Pki:
-    return Pki.create(tmp_path)
+from tests.unit.web.helpers import (
+    MTLS,
+    TLS_ONLY,
+    Pki,
+    client_context,
+    der_of_file,
+    handshake,
+    handshakes,
+    write_config,
+)
 
 
 def server_context(cert: trustme.LeafCert, **settings: object) -> ssl.SSLContext:

@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from web_helpers import MTLS, TLS_ONLY, Pki, client_context, der_of_file, handshake, write_config
 
 from exporter.webconfig import WebConfigError, WebConfigWatcher
+from tests.unit.web.helpers import MTLS, TLS_ONLY, Pki, client_context, der_of_file, handshake, write_config
 
 HASH = "$2b$04$Nh0O6W8dNaHV9HLuFhl9wue9ylTj6p7pfJJ2xN0oFmZc5M5D1I5tW"
 
@@ -21,11 +21,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> Pki:
-    return Pki.create(tmp_path)
 
 
 @pytest.fixture
