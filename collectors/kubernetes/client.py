@@ -18,7 +18,7 @@ from urllib3.exceptions import HTTPError
 
 from collectors.kubernetes.connection import Target, new_api_client
 from collectors.kubernetes.errors import GONE, api_error, parse_error, transport_error
-from collectors.kubernetes.listing import ContextListing, FetchResult, ListQuery
+from collectors.kubernetes.listing import ClusterListings, ContextListing, ListQuery
 from collectors.kubernetes.slim import slim_node, slim_pod
 from exporter.deadline import Deadline
 from exporter.errors import UpstreamAuthError, UpstreamUnavailable
@@ -68,11 +68,11 @@ class KubernetesClient:
     def contexts(self) -> tuple[str, ...]:
         return tuple(target.context for target in self._targets)
 
-    def fetch(self) -> FetchResult:
+    def fetch(self) -> ClusterListings:
         deadline = Deadline(self._timeout, self._monotonic, "listing pods and nodes")
         counts = _Counts()
         listings = tuple(self._list_cluster(target, deadline, counts) for target in self._targets)
-        return FetchResult(listings=listings, pages=counts.pages, restarts=counts.restarts)
+        return ClusterListings(listings=listings, pages=counts.pages, restarts=counts.restarts)
 
     def _list_cluster(self, target: Target, deadline: Deadline, counts: _Counts) -> ContextListing:
         api = CoreV1Api(self._client(target))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from collectors.kubernetes import families, status
 from collectors.kubernetes.config import KubernetesConfig
 from collectors.kubernetes.cost import price_nodes, price_replicas
-from collectors.kubernetes.listing import FetchResult, ListQuery
+from collectors.kubernetes.listing import ClusterListings, ListQuery
 from collectors.kubernetes.metrics import KUBERNETES_METRICS, SOURCE
 from collectors.kubernetes.records import DUPLICATE_NODE, Cluster, PodRecord, PodRules, parse_cluster
 from collectors.pricing import PriceBook
@@ -88,10 +88,10 @@ class KubernetesCollector:
     def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
         return None  # reading a cluster is opt-in: a `collectors.kubernetes` section turns it on
 
-    def fetch(self) -> FetchResult:
+    def fetch(self) -> ClusterListings:
         return self._client.fetch()
 
-    def build(self, raw: FetchResult, now: float) -> Build:
+    def build(self, raw: ClusterListings, now: float) -> Build:
         cluster = parse_cluster(raw.listings, self._rules)
         node_prices = price_nodes(cluster.nodes.values(), self._prices)
         costs = price_replicas(cluster.pods, cluster.nodes, node_prices)

@@ -18,7 +18,7 @@ class ContextListing:
 
 
 @dataclass(frozen=True)
-class FetchResult:
+class ClusterListings:
     listings: tuple[ContextListing, ...]
     pages: int  # list requests made, restarts included
     restarts: int  # lists started again after a 410

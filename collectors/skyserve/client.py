@@ -42,7 +42,7 @@ _LOGIN_HINTS = ("login", "oauth2")
 
 
 @dataclass(frozen=True)
-class FetchResult:
+class ServeStatusAnswer:
     """What one poll brought back: the raw service records and the server's version info."""
 
     services: tuple[Any, ...]
@@ -85,13 +85,13 @@ class SkyServeClient:
     def server(self) -> str:
         return self._connection.base_url
 
-    def fetch(self) -> FetchResult:
+    def fetch(self) -> ServeStatusAnswer:
         deadline = Deadline(self._timeout, self._monotonic, "serve status")
         headers = self._headers()
         upstream = self._health(deadline, headers)
         request_id = self._submit(deadline, headers)
         services = self._wait(request_id, deadline, headers)
-        return FetchResult(services=tuple(services), upstream=upstream)
+        return ServeStatusAnswer(services=tuple(services), upstream=upstream)
 
     def _headers(self) -> dict[str, str]:
         headers = {

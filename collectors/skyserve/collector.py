@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from collectors.pricing import PriceBook
 from collectors.pricing.replica_costs import ReplicaCosts
 from collectors.skyserve import families
-from collectors.skyserve.client import FetchResult, SkyServeClient
+from collectors.skyserve.client import ServeStatusAnswer, SkyServeClient
 from collectors.skyserve.config import ENDPOINT_ENV, SkyServeConfig
 from collectors.skyserve.connection import resolve_connection
 from collectors.skyserve.costs import priced_replicas
@@ -46,7 +46,7 @@ class Polled:
     upstream: Mapping[str, str]
 
     @classmethod
-    def decode(cls, answer: FetchResult) -> "Polled":
+    def decode(cls, answer: ServeStatusAnswer) -> "Polled":
         return cls(parse_fleet(answer.services), answer.upstream)
 
 

@@ -5,7 +5,7 @@ import requests
 import responses
 from prometheus_client.parser import text_string_to_metric_families
 
-from collectors.skyserve.client import FetchResult
+from collectors.skyserve.client import ServeStatusAnswer
 from collectors.skyserve.collector import Polled, SkyServeCollector
 from collectors.skyserve.config import SkyServeConfig
 from collectors.skyserve.metrics import REPLICA_STATUSES, SERVICE_STATUSES, SKYSERVE_METRICS
@@ -24,7 +24,7 @@ def _collector() -> SkyServeCollector:
 
 def _raw(services: list[Any] | None = None) -> Polled:
     chosen = tuple(recorded_services() if services is None else services)
-    return Polled.decode(FetchResult(services=chosen, upstream=UPSTREAM))
+    return Polled.decode(ServeStatusAnswer(services=chosen, upstream=UPSTREAM))
 
 
 def _service(name: str, status: str = "READY", replicas: list[Any] | None = None) -> dict[str, Any]:
@@ -248,7 +248,7 @@ def test_bare_host_port_endpoints_get_a_scheme() -> None:
 
 
 def test_empty_fleet_still_declares_every_family() -> None:
-    build = _collector().build(Polled.decode(FetchResult(services=(), upstream={})), NOW)
+    build = _collector().build(Polled.decode(ServeStatusAnswer(services=(), upstream={})), NOW)
     assert [family.name for family in build.families] == [
         spec.name.removesuffix("_total") for spec in SKYSERVE_METRICS
     ]
