@@ -32,6 +32,10 @@ class BareMetalConfig(CollectorConfig):
     def _has_nodes_and_time(self) -> Self:
         if self.inventory is None and self.ssh_node_pools is None:
             raise ValueError("give inventory, ssh_node_pools or both: there are no nodes to check")
+        if self.timeout >= self.interval and "timeout" not in self.model_fields_set:
+            # Left unset under a short interval: checks get half of it, so a run can still end
+            # before the next one is due.
+            object.__setattr__(self, "timeout", self.interval / 2)
         if self.timeout >= self.interval:
             # A run must end before the next one is due, or runs would be skipped.
             raise ValueError(

@@ -378,6 +378,11 @@ def test_config_mistakes(section: dict[str, Any], expected: str) -> None:
         BareMetalConfig.model_validate(section)
 
 
+def test_an_unset_timeout_fits_a_short_interval() -> None:
+    config = BareMetalConfig.model_validate({"inventory": "x", "interval": "4s"})
+    assert (config.interval, config.timeout) == (4.0, 2.0)
+
+
 def test_config_defaults_and_home_expansion() -> None:
     config = BareMetalConfig.model_validate({"ssh_node_pools": "~/.sky/ssh_node_pools.yaml"})
     assert (config.timeout, config.concurrency, config.interval) == (5.0, 64, 30.0)
