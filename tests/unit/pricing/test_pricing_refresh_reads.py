@@ -22,21 +22,6 @@ NEW_ROW = "g6.xlarge,L4,1.0,4.0,16.0,,0.9000,0.25,us-east-2,us-east-2a"
 CATALOG_PATH = "/catalogs/v8/aws/vms.csv"
 
 
-@pytest.fixture(scope="module")
-def threaded_server() -> Iterator[HTTPServer]:
-    # Threaded, so that a trickling answer still being written cannot hold up the next test.
-    running = HTTPServer(threaded=True)
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def server(threaded_server: HTTPServer) -> Iterator[HTTPServer]:
-    yield threaded_server
-    threaded_server.clear()
-
-
 def _book(catalog_dir: Path, server: HTTPServer, **config: Any) -> PriceBook:
     settings: dict[str, Any] = {
         "catalog_dir": catalog_dir,
