@@ -1,0 +1,45 @@
+"""Golden exposition of the SkyServe collector, built from the recorded /api/get fixture.
+
+The rendered text exposition must equal ``golden/skyserve.prom`` byte for byte. When a change to
+the exposition is intended, regenerate the file with::
+
+    UPDATE_GOLDEN=1 PYTHONPATH=$PWD python -m pytest tests/unit/skyserve/test_skyserve_golden.py
+
+and review the diff before committing it.
+"""
+
+from dataclasses import replace
+from pathlib import Path
+
+from collectors.pricing import PriceBook, PricingConfig
+from collectors.skyserve.client import ServeStatusAnswer
+from collectors.skyserve.collector import Polled, SkyServeCollector
+from exporter.demo import demo_catalog_dir
+from tests.unit.golden import assert_golden, exposition
+from tests.unit.skyserve.helpers import ENDPOINT, context, recorded_services
+
+GOLDEN = Path(__file__).parent / "golden" / "skyserve.prom"
+NOW = 1_795_830_000.0
+INTERVAL = 30.0
+UPSTREAM = {"version": "0.14.1", "api_version": "62"}
+
+
+def _collector() -> SkyServeCollector:
+    prices = PriceBook.from_config(PricingConfig(catalog_dir=demo_catalog_dir()))
+    made = SkyServeCollector.from_config(
+        {"endpoint": ENDPOINT, "interval": "30s"}, replace(context(), prices=prices)
+    )
+    assert isinstance(made, SkyServeCollector)
+    return made
+
+
+def _polled() -> Polled:
+    return Polled.decode(ServeStatusAnswer(services=tuple(recorded_services()), upstream=UPSTREAM))
+
+
+def test_exposition_matches_the_golden_file() -> None:
+    collector = _collector()
+    # Two polls one interval apart on a fixed clock, so the accrued-cost counters hold a value.
+    collector.build(_polled(), NOW - INTERVAL)
+    build = collector.build(_polled(), NOW)
+    assert_golden(exposition(build.families), GOLDEN)
