@@ -23,7 +23,7 @@ from exporter.errors import UpstreamParseError, UpstreamTimeout, UpstreamUnavail
 _CHUNK_BYTES = 256 * 1024
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
-# Fits the SkyServe answer for 200,000 replicas with room to spare (docs/performance.md).
+# Room for the SkyServe answer of a fleet of 200,000 replicas (sizes: README, "On a hostile network").
 DEFAULT_BODY_SIZE_LIMIT = 256 * 2**20
 
 
