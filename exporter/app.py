@@ -1,11 +1,10 @@
 """The HTTP surface: /metrics, health and readiness, the landing page and the JSON status."""
 
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Mapping
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, abort, jsonify, request
 
-from exporter.collector import Clock
+from exporter.collector import Clock, Route
 from exporter.exposition import ScrapeCache
 from exporter.landing import landing_page
 from exporter.render import EncodingDemand, accepts_gzip, negotiate
@@ -13,23 +12,17 @@ from exporter.snapshot import ReloadStatus, SnapshotStore
 from exporter.status import status_document
 
 
-class ProbeHandler(Protocol):
-    """Answers ``/probe`` (the probes collector's, when it runs): (HTTP status, body, content type)."""
-
-    def handle(self, target: str, module: str, scrape_timeout: str | None) -> tuple[int, bytes, str]: ...
-
-
 def create_app(
     store: SnapshotStore,
     demand: EncodingDemand,
     clock: Clock,
     *,
-    prober: Callable[[], ProbeHandler | None] = lambda: None,
+    routes: Callable[[], Mapping[str, Route]] = dict,
     reload: Callable[[], str | None] | None = None,
     web_config: Callable[[], ReloadStatus] | None = None,
 ) -> Flask:
-    """``prober`` finds the running probes collector's handler, if any (reloads may add or drop
-    it); ``reload`` re-reads the config for ``POST /-/reload`` (None: the lifecycle API is off)."""
+    """``routes`` gives the routes the running collectors offer (a reload may add or drop some);
+    ``reload`` re-reads the config for ``POST /-/reload`` (None: the lifecycle API is off)."""
     # No static folder: the exporter serves its own routes and nothing from the working directory.
     app = Flask("skyserve_exporter", static_folder=None)
     scrapes = ScrapeCache(store, web_config)
@@ -65,16 +58,14 @@ def create_app(
     def landing() -> str:
         return landing_page(status_document(store.view(clock()), store.ready()))
 
-    @app.get("/probe")
-    def probe() -> Response:
-        handler = prober()
-        if handler is None:
-            return Response("no probes collector runs\n", status=404, content_type="text/plain")
-        status, body, content_type = handler.handle(
-            request.args.get("target", ""),
-            request.args.get("module", ""),
-            request.headers.get("X-Prometheus-Scrape-Timeout-Seconds"),
-        )
+    @app.get("/<path:path>")
+    def collector_route(path: str) -> Response:
+        # Looked up at each request: the collectors that offer routes change with a reload.
+        route = routes().get(f"/{path}")
+        if route is None:
+            abort(404)
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        status, body, content_type = route(request.args.to_dict(), headers)
         return Response(body, status=status, content_type=content_type)
 
     @app.route("/-/reload", methods=["POST", "PUT"])

@@ -11,10 +11,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from collectors.pricing.collector import PricingCollector
-from collectors.probes.collector import ProbesCollector
 from exporter import __version__
-from exporter.app import ProbeHandler, create_app
-from exporter.collector import Collector
+from exporter.app import create_app
+from exporter.collector import routes_of
 from exporter.config import ExporterConfig, LoadedConfig, read_config, validate_config
 from exporter.config_errors import ConfigError
 from exporter.durations import parse_duration
@@ -142,14 +141,6 @@ def _running_collectors(
     return RunningCollectors(load, SnapshotStore({}, started_at=time.time()), environ, time.time, logger)
 
 
-def probe_handler(collectors: Sequence[Collector]) -> ProbeHandler | None:
-    """The probes collector's ``/probe``, when that collector runs."""
-    for collector in collectors:
-        if isinstance(collector, ProbesCollector):
-            return collector.endpoint
-    return None
-
-
 def _collect_once(running: RunningCollectors, logger: logging.Logger) -> int:
     store = running.store
     for collector in running.collectors:
@@ -171,7 +162,7 @@ def _serve(
         store,
         demand,
         time.time,
-        prober=lambda: probe_handler(running.collectors),
+        routes=lambda: routes_of(running.collectors),
         reload=running.reload if args.enable_lifecycle else None,
         web_config=None if web is None else lambda: _web_status(web),
     )

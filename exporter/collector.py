@@ -6,7 +6,7 @@ runner does that, in one place.
 """
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
@@ -120,6 +120,29 @@ class Collector(Protocol):
     def fetch(self) -> Any: ...
 
     def build(self, raw: Any, now: float) -> Build: ...
+
+
+class Route(Protocol):
+    """An extra HTTP route: query parameters and headers (names lower-cased) in, and
+    (status, body, content type) out."""
+
+    def __call__(self, query: Mapping[str, str], headers: Mapping[str, str]) -> tuple[int, bytes, str]: ...
+
+
+@runtime_checkable
+class RouteProvider(Protocol):
+    """A collector that serves routes of its own, as the probes collector serves ``/probe``."""
+
+    def routes(self) -> Mapping[str, Route]: ...
+
+
+def routes_of(collectors: Iterable[object]) -> dict[str, Route]:
+    """Every route the running collectors offer, by path."""
+    found: dict[str, Route] = {}
+    for collector in collectors:
+        if isinstance(collector, RouteProvider):
+            found.update(collector.routes())
+    return found
 
 
 class CollectorFactory(Protocol):

@@ -26,7 +26,7 @@ from collectors.probes.metrics import PROBES_METRICS
 from collectors.probes.modules import Module, compile_modules
 from collectors.probes.rounds import Outcome, probe_all
 from collectors.probes.targets import TargetBook
-from exporter.collector import Build, CollectorConfig, CollectorContext
+from exporter.collector import Build, CollectorConfig, CollectorContext, Route
 from exporter.metrics import FamilyBuilder, MetricTable, SampleReuse
 
 # With no config file, probes run for the endpoints SkyServe discovers.
@@ -67,6 +67,9 @@ class ProbesCollector:
     @classmethod
     def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
         return {} if environ.get(SKYSERVE_ENDPOINT_ENV, "").strip() else None
+
+    def routes(self) -> Mapping[str, Route]:
+        return {"/probe": self.endpoint.serve}
 
     def fetch(self) -> tuple[Outcome, ...]:
         outcomes = probe_all(self._book.targets(), self._modules, self._concurrency)

@@ -37,6 +37,11 @@ class ProbeEndpoint:
     book: TargetBook
     modules: Mapping[str, Module]
 
+    def serve(self, query: Mapping[str, str], headers: Mapping[str, str]) -> Answer:
+        """``GET /probe?target=...&module=...``, as blackbox_exporter takes it."""
+        scrape_timeout = headers.get("x-prometheus-scrape-timeout-seconds")
+        return self.handle(query.get("target", ""), query.get("module", ""), scrape_timeout)
+
     def handle(self, target: str, module: str, scrape_timeout: str | None) -> Answer:
         """Probe a known target now and answer in blackbox's format; a failed probe is still a 200."""
         if not target:

@@ -13,8 +13,7 @@ from collectors.probes.collector import ProbesCollector
 from collectors.probes.config import DiscoverConfig, ProbesConfig
 from collectors.probes.metrics import PROBES_METRICS
 from collectors.probes.targets import TargetBook
-from exporter.cli import probe_handler
-from exporter.collector import Collector, CollectorContext, Endpoint
+from exporter.collector import Collector, CollectorContext, Endpoint, routes_of
 from exporter.config import load_config
 from exporter.registry import discover
 from exporter.render import Format, render
@@ -148,7 +147,7 @@ def test_bad_modules_fail_at_creation_with_the_key(tmp_path: Path) -> None:
         )
 
 
-def test_the_cli_hands_probe_to_the_app() -> None:
+def test_the_collector_offers_probe_as_a_route() -> None:
     collector = ProbesCollector.from_config({}, context([]))
-    assert probe_handler([collector]) is collector.endpoint
-    assert probe_handler([]) is None
+    assert routes_of([collector]) == {"/probe": collector.endpoint.serve}
+    assert routes_of([]) == {}

@@ -24,7 +24,8 @@ from tests.unit.probes.servers import SLOW_SECONDS, LoopbackServer
 
 def client_for(endpoint: ProbeEndpoint | None) -> FlaskClient:
     clock = time.time
-    return create_app(SnapshotStore({}), EncodingDemand(clock), clock, prober=lambda: endpoint).test_client()
+    routes = {"/probe": endpoint.serve} if endpoint is not None else {}
+    return create_app(SnapshotStore({}), EncodingDemand(clock), clock, routes=lambda: routes).test_client()
 
 
 @pytest.fixture
