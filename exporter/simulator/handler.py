@@ -20,8 +20,8 @@ MAX_READ_BYTES = 64 * 1024
 class CappedReader(io.BufferedReader):
     """A reader that never asks for (or allocates) more than ``MAX_READ_BYTES`` at once.
 
-    A capped read may return fewer bytes than asked before EOF, which the callers here
-    (werkzeug's drain loop, its input streams) already handle by reading again.
+    A capped read may return fewer bytes than asked before EOF. Requests to the simulator are
+    far smaller than the cap, so only werkzeug's drain asks for more, and it reads in a loop.
     """
 
     def read(self, size: int | None = -1, /) -> bytes:
