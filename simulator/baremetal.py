@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any, Self
 
 import yaml
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Response
+
+from simulator.handler import QuietHandler
 
 _POLL_SECONDS = 0.1
 _JOIN_SECONDS = 1.0
@@ -47,11 +49,6 @@ PLANS = (
     NodePlan("rack-a", "onprem", "office", "rack-a", "DGX-A100", "A100", 8, ("llama-70b",), 4200.0),
     NodePlan("nbg-gpu", "hetzner", "nbg1", "nbg1-dc3", "GEX44", "RTX4000", 1, ("embed",), 184.0),
 )
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
 
 
 class _NodeApp:
@@ -108,7 +105,7 @@ class BareMetalFleet:
         self._nodes[name] = _Running(plan, name, app, servers)
 
     def _serve(self, app: _NodeApp) -> BaseWSGIServer:
-        server = make_server(self._host, 0, app, threaded=True, request_handler=_QuietHandler)
+        server = make_server(self._host, 0, app, threaded=True, request_handler=QuietHandler)
         server.block_on_close = False  # type: ignore[attr-defined]
         thread = threading.Thread(
             target=server.serve_forever, args=(_POLL_SECONDS,), daemon=True, name="baremetal-node"

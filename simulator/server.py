@@ -6,7 +6,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from simulator.api import ApiApp, ApiConfig
 from simulator.baremetal import BareMetalFleet
@@ -14,6 +14,7 @@ from simulator.counter import RequestCounter
 from simulator.dataplane import DataPlaneApp
 from simulator.faults import Fault, FaultSwitch
 from simulator.fleet import Fleet
+from simulator.handler import QuietHandler
 from simulator.kubernetes_cluster import KubeFleet
 from simulator.kubernetes_server import KubernetesEndpoint
 
@@ -21,18 +22,13 @@ _POLL_SECONDS = 0.1
 _JOIN_SECONDS = 1.0
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log line per request: tests and benchmarks send thousands."""
-
+class _KeepAliveHandler(QuietHandler):
     # Keep-alive, as the real (uvicorn) server does; clients reuse pooled connections.
     protocol_version = "HTTP/1.1"
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
 
 def _serve(host: str, port: int, app: Any) -> BaseWSGIServer:
-    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+    server = make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)
     # Never wait for in-flight handler threads on close: a hung one must not block stop().
     server.block_on_close = False  # type: ignore[attr-defined]
     return server
