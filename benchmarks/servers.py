@@ -17,8 +17,10 @@ from flask import Flask, Response, request
 from collectors.skyserve.collector import SkyServeCollector
 from collectors.skyserve.config import SkyServeConfig
 from exporter.collector import CollectorContext
+from exporter.gzip_members import compress
 from exporter.logs import setup_logging
-from exporter.render import Format, accepts_gzip, compress, encode_families
+from exporter.negotiation import accepts_gzip
+from exporter.series import Format, encode_families
 from exporter.server import HTTPServer
 
 

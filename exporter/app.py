@@ -6,15 +6,15 @@ from flask import Flask, Response, abort, jsonify, request
 
 from exporter.collector import Clock, Route
 from exporter.exposition import ScrapeCache
+from exporter.gzip_members import GzipMembers
 from exporter.landing import landing_page
-from exporter.render import EncodingDemand, accepts_gzip, negotiate
+from exporter.negotiation import accepts_gzip, negotiate
 from exporter.snapshot import ReloadStatus, SnapshotStore
 from exporter.status import status_document
 
 
 def create_app(
     store: SnapshotStore,
-    demand: EncodingDemand,
     clock: Clock,
     *,
     routes: Callable[[], Mapping[str, Route]] = dict,
@@ -25,13 +25,16 @@ def create_app(
     ``reload`` re-reads the config for ``POST /-/reload`` (None: the lifecycle API is off)."""
     # No static folder: the exporter serves its own routes and nothing from the working directory.
     app = Flask("skyserve_exporter", static_folder=None)
-    scrapes = ScrapeCache(store, web_config)
+    gzip_members = GzipMembers()
+    store.on_put(gzip_members.stored)
+    scrapes = ScrapeCache(store, gzip_members, web_config)
 
     @app.get("/metrics")
     def metrics() -> Response:
         fmt = negotiate(request.headers.get("Accept"))
         gzipped = accepts_gzip(request.headers.get("Accept-Encoding"))
-        demand.note(fmt, gzipped)
+        if gzipped:
+            gzip_members.asked()
         chunks = scrapes.body(clock(), fmt, gzipped)
         response = Response(chunks, content_type=fmt.content_type)
         response.headers["Content-Length"] = str(sum(len(chunk) for chunk in chunks))

@@ -21,9 +21,9 @@ from exporter.exposition import scrape_body
 from exporter.logs import setup_logging
 from exporter.registry import discover
 from exporter.reload import RunningCollectors
-from exporter.render import EncodingDemand, Format
 from exporter.runner import DeadlineRunner
 from exporter.scheduler import CollectorScheduler
+from exporter.series import Format
 from exporter.server import HTTPServer, ListenAddressError, ServerLimits
 from exporter.snapshot import ReloadStatus, SnapshotStore
 from exporter.webconfig import WebConfigError, WebConfigWatcher
@@ -157,10 +157,8 @@ def _serve(
     args: argparse.Namespace, running: RunningCollectors, web: WebConfigWatcher | None, logger: logging.Logger
 ) -> int:
     store = running.store
-    demand = EncodingDemand(time.time)
     app = create_app(
         store,
-        demand,
         time.time,
         routes=lambda: routes_of(running.collectors),
         reload=running.reload if args.enable_lifecycle else None,
@@ -177,7 +175,7 @@ def _serve(
     except (ListenAddressError, OSError) as exc:
         logger.error("cannot listen", extra={"address": args.listen, "error": str(exc)})
         return EXIT_CONFIG
-    scheduler = CollectorScheduler(store, demand, time.time, logger)
+    scheduler = CollectorScheduler(store, time.time, logger)
     running.run_with(scheduler)
     scheduler.start()
     logger.info("listening", extra={"address": args.listen, "port": server.port, "version": __version__})

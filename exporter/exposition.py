@@ -1,11 +1,19 @@
-"""The scrape path: fresh self-metrics joined with the snapshots' pre-rendered bytes."""
+"""The scrape path: fresh self-metrics joined with the collectors' encoded series.
+
+Joining is the scrape's business: a family several collectors emit is served once, under the
+first one's header (both formats forbid a repeated family), and OpenMetrics ends with exactly one
+``# EOF``. Gzipped, each part is a gzip member; members concatenate into one valid stream.
+"""
 
 import threading
 from collections.abc import Callable, Sequence
 
-from exporter.render import Encoding, Format, compress, encode_families, trailer
+from exporter.gzip_members import GzipMembers, compress
 from exporter.selfmetrics import self_families
+from exporter.series import OPENMETRICS_EOF, EncodedFamily, Family, Format, encode_families
 from exporter.snapshot import CollectorView, ReloadStatus, SnapshotStore
+
+_GZIPPED_EOF = compress(OPENMETRICS_EOF)
 
 
 class ScrapeCache:
@@ -16,12 +24,18 @@ class ScrapeCache:
     key is the store's version and the freshness of each collector's data.
     """
 
-    def __init__(self, store: SnapshotStore, web: Callable[[], ReloadStatus] | None = None) -> None:
+    def __init__(
+        self,
+        store: SnapshotStore,
+        members: GzipMembers,
+        web: Callable[[], ReloadStatus] | None = None,
+    ) -> None:
         """``web``: how the web config's last reload went, when there is one."""
         self._store = store
+        self._members = members
         self._web = web
         self._lock = threading.Lock()
-        self._last: dict[Encoding, tuple[tuple[object, ...], list[bytes]]] = {}
+        self._last: dict[tuple[Format, bool], tuple[tuple[object, ...], list[bytes]]] = {}
 
     def body(self, now: float, fmt: Format, gzipped: bool) -> list[bytes]:
         version = self._store.version
@@ -32,7 +46,7 @@ class ScrapeCache:
             cached = self._last.get((fmt, gzipped))
         if cached is not None and cached[0] == key:
             return cached[1]
-        chunks = scrape_body(views, fmt, gzipped, self._store.reload_status, web)
+        chunks = scrape_body(views, fmt, gzipped, self._store.reload_status, web, members=self._members)
         with self._lock:
             self._last[(fmt, gzipped)] = (key, chunks)
         return chunks
@@ -44,31 +58,42 @@ def scrape_body(
     gzipped: bool,
     reload: ReloadStatus | None = None,
     web: ReloadStatus | None = None,
+    *,
+    members: GzipMembers | None = None,
 ) -> list[bytes]:
-    """The response body as chunks; only the small self-metrics part is encoded here."""
+    """The response body as chunks (gzip members, taken from ``members``, when ``gzipped``);
+    only the small self-metrics part is encoded here."""
     head = encode_families(fmt, self_families(views, reload, web))
-    tail = trailer(fmt)
-    if gzipped:
-        head, tail = compress(head), compress(tail) if tail else b""
-    chunks = [head, *_joined_families(views, fmt, gzipped)]
-    if tail:
-        chunks.append(tail)
-    return chunks
+    if not gzipped:
+        return [head, *_joined_families(views, fmt, None), *_trailer(fmt, OPENMETRICS_EOF)]
+    members = members if members is not None else GzipMembers()
+    return [compress(head), *_joined_families(views, fmt, members), *_trailer(fmt, _GZIPPED_EOF)]
 
 
-def _joined_families(views: Sequence[CollectorView], fmt: Format, gzipped: bool) -> list[bytes]:
+def _trailer(fmt: Format, eof: bytes) -> list[bytes]:
+    return [eof] if fmt is Format.OPENMETRICS else []
+
+
+def _joined_families(views: Sequence[CollectorView], fmt: Format, gzipped: GzipMembers | None) -> list[bytes]:
     """Every served family once: a family several collectors emit gets the first one's header."""
     joined: dict[str, list[bytes]] = {}
     unmergeable: list[bytes] = []
+    served: list[str] = []
     for view in views:
         serving = view.serving
-        if serving is None or serving.rendered is None:
+        if serving is None or serving.series is None:
             continue
-        for family in serving.rendered.families(fmt, gzipped):
-            if not family.mergeable:
-                unmergeable.append(family.body)
+        served.append(view.name)
+        families: Sequence[Family] = serving.series.families
+        if gzipped is not None:
+            families = gzipped.of(view.name, serving.series).families
+        for family in families:
+            if not isinstance(family, EncodedFamily):
+                unmergeable.append(family.encoded(fmt))
             elif family.name in joined:
                 joined[family.name].append(family.body)
             else:
-                joined[family.name] = [family.header, family.body]
+                joined[family.name] = [family.header(fmt), family.body]
+    if gzipped is not None:
+        gzipped.keep_only(served)
     return [part for parts in joined.values() for part in parts if part] + unmergeable

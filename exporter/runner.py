@@ -11,8 +11,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pydantic
 import requests
@@ -20,31 +19,27 @@ import requests
 from exporter.collector import Clock, Collector
 from exporter.errors import CollectorError, ErrorKind
 from exporter.redact import redact_text
-from exporter.render import Encoding, Format, LineCache, render
+from exporter.series import SeriesStore
 from exporter.snapshot import Snapshot
 
 _MAX_ERROR_CHARS = 300
 
 
 def run_once(
-    collector: Collector,
-    clock: Clock,
-    logger: logging.Logger,
-    encodings: Sequence[Encoding] = ((Format.TEXT, False),),
-    lines: LineCache | None = None,
+    collector: Collector, clock: Clock, logger: logging.Logger, series: SeriesStore | None = None
 ) -> Snapshot:
-    """Fetch, build and render (in ``encodings``) one collection; never raises.
+    """Fetch, build and encode one collection into ``series`` (the collector's store of encoded
+    series, which reuses the last collection's lines); never raises.
 
-    Rendering here, not at the first scrape, keeps encoding cost and any encoding error inside
-    the timed, classified run.
+    Encoding here, not at the first scrape, keeps its cost and any encoding error inside the
+    timed, classified run.
     """
     started_at = clock()
     t0 = time.perf_counter()
     try:
         raw = collector.fetch()
         build = collector.build(raw, now=clock())
-        rendered = render(build.families, lines)
-        rendered.warm(encodings)
+        encoded = (series if series is not None else SeriesStore()).encode(build.families)
     except Exception as exc:
         kind = classify(exc)
         message = describe(exc)
@@ -62,8 +57,8 @@ def run_once(
         ok=True,
         started_at=started_at,
         duration=time.perf_counter() - t0,
-        build=build,
-        rendered=rendered,
+        build=replace(build, families=[]),
+        series=encoded,
     )
 
 
@@ -81,15 +76,14 @@ class DeadlineRunner:
         self._collector = collector
         self._clock = clock
         self._logger = logger
+        self._series = SeriesStore()
         self._stuck: _Run | None = None  # a run that outlived its deadline and has not returned
 
     @property
     def name(self) -> str:
         return self._collector.name
 
-    def run(
-        self, encodings: Sequence[Encoding] = ((Format.TEXT, False),), lines: LineCache | None = None
-    ) -> Snapshot | None:
+    def run(self) -> Snapshot | None:
         """The run's snapshot; None when it was skipped because the last one is still stuck."""
         if self._still_stuck():
             return None
@@ -97,7 +91,7 @@ class DeadlineRunner:
         started_at = self._clock()
 
         def collect() -> None:
-            run.result = run_once(self._collector, self._clock, self._logger, encodings, lines)
+            run.result = run_once(self._collector, self._clock, self._logger, self._series)
 
         run = _Run(threading.Thread(target=collect, name=f"collect-{name}", daemon=True), time.monotonic())
         run.thread.start()

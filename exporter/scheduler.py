@@ -1,7 +1,6 @@
 """One APScheduler job per collector: first run at start, never overlapping, jittered."""
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -10,7 +9,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from exporter.collector import Clock, Collector
-from exporter.render import EncodingDemand, LineCache
 from exporter.runner import DeadlineRunner
 from exporter.snapshot import SnapshotStore
 
@@ -22,11 +20,8 @@ _MAX_CONCURRENT_JOBS = 64
 class CollectorScheduler:
     """APScheduler with one job per collector; jobs come and go as the config is reloaded."""
 
-    def __init__(
-        self, store: SnapshotStore, demand: EncodingDemand, clock: Clock, logger: logging.Logger
-    ) -> None:
+    def __init__(self, store: SnapshotStore, clock: Clock, logger: logging.Logger) -> None:
         self._store = store
-        self._demand = demand
         self._clock = clock
         self._logger = logger
         # Threads are made only as jobs need them; each job runs at most one instance at a time.
@@ -42,12 +37,7 @@ class CollectorScheduler:
         # one's run is still in flight under the same id.
         job_id = self._job_ids[collector.name] = f"{collector.name}#{generation}"
         job = CollectorJob(
-            DeadlineRunner(collector, self._clock, self._logger),
-            self._store,
-            self._demand,
-            LineCache(),
-            self._logger,
-            generation,
+            DeadlineRunner(collector, self._clock, self._logger), self._store, self._logger, generation
         )
         self._scheduler.add_job(
             job,
@@ -75,33 +65,17 @@ class CollectorScheduler:
         self._scheduler.shutdown(wait=wait)
 
 
-def make_scheduler(
-    collectors: Sequence[Collector],
-    store: SnapshotStore,
-    demand: EncodingDemand,
-    clock: Clock,
-    logger: logging.Logger,
-) -> CollectorScheduler:
-    """A scheduler for a fixed set of collectors already known to ``store``."""
-    scheduler = CollectorScheduler(store, demand, clock, logger)
-    for collector in collectors:
-        scheduler.add(collector, store.generation(collector.name))
-    return scheduler
-
-
 @dataclass(frozen=True)
 class CollectorJob:
     """One scheduled run: collect under the deadline, then swap the snapshot into the store."""
 
-    runner: DeadlineRunner
+    runner: DeadlineRunner  # owns the collector's encoded series from one run to the next
     store: SnapshotStore
-    demand: EncodingDemand
-    lines: LineCache  # this collector's encoded lines from its previous run
     logger: logging.Logger
     generation: int  # the store drops this job's runs once a reload has replaced it
 
     def __call__(self) -> None:
-        snapshot = self.runner.run(self.demand.wanted(), self.lines)
+        snapshot = self.runner.run()
         if snapshot is None:
             self.store.skip_run(self.runner.name)
             return

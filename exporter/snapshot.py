@@ -2,24 +2,28 @@
 
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from exporter.collector import Build
 from exporter.errors import ErrorKind
-from exporter.render import Rendered
+from exporter.series import EncodedSeries
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The outcome of one run of one collector."""
+    """The outcome of one run of one collector.
+
+    ``build`` comes without its families: once they are encoded into ``series`` the samples are
+    dead weight, and a big fleet's are most of the memory a snapshot would hold.
+    """
 
     collector: str
     ok: bool
     started_at: float
     duration: float
     build: Build | None = None
-    rendered: Rendered | None = None
+    series: EncodedSeries | None = None
     error_kind: ErrorKind | None = None
     error: str | None = None  # already free of secrets
 
@@ -81,6 +85,7 @@ class SnapshotStore:
         self._runs_skipped: Counter[str] = Counter()
         self._reload = ReloadStatus(True, started_at)
         self._version = 0
+        self._listeners: list[Callable[[Snapshot], None]] = []
         for name, (interval, stale_after) in schedules.items():
             self.schedule(name, interval, stale_after)
 
@@ -130,6 +135,12 @@ class SnapshotStore:
             previous = self._reload.success_timestamp
             self._reload = ReloadStatus(successful, at if successful else previous)
 
+    def on_put(self, listener: Callable[[Snapshot], None]) -> None:
+        """Call ``listener`` with every run stored from now on, after storing it, on the thread
+        that stored it (a collector's, so work done there is not done by a scrape)."""
+        with self._lock:
+            self._listeners.append(listener)
+
     def put(self, snapshot: Snapshot, generation: int | None = None) -> bool:
         """Store a run; a run of a collector since replaced or removed (older ``generation``) is
         dropped, so a reload never lets the old config's data in after the new one's."""
@@ -147,7 +158,10 @@ class SnapshotStore:
                     self._skipped[name].update(snapshot.build.skipped)
             elif snapshot.error_kind is not None:
                 self._errors[name][snapshot.error_kind] += 1
-            return True
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(snapshot)
+        return True
 
     def skip_run(self, name: str) -> None:
         """Count a run not started because the collector's last one is still stuck."""

@@ -5,7 +5,6 @@ from dataclasses import asdict
 from typing import Any
 
 from exporter import __version__
-from exporter.metrics import samples_count
 from exporter.snapshot import CollectorView
 
 
@@ -37,7 +36,7 @@ def _collector_entry(view: CollectorView) -> dict[str, Any]:
         },
         "last_success_at": view.last_good.started_at if view.last_good else None,
         "serving_data": serving is not None,
-        "samples": samples_count(serving.build.families) if serving and serving.build else 0,
+        "samples": serving.series.samples if serving and serving.series else 0,
         "errors": {kind.value: count for kind, count in view.errors.items()},
         "records_skipped": dict(view.skipped),
     }

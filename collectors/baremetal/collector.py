@@ -35,7 +35,7 @@ from collectors.baremetal.source import NodeSource, WatchedFile
 from collectors.baremetal.ssh_pools import parse_ssh_node_pools
 from collectors.pricing.replica_costs import ReplicaCosts
 from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
-from exporter.metrics import FamilyBuilder, MetricTable, SampleReuse
+from exporter.metrics import FamilyBuilder, MetricTable
 
 INVENTORY_INVALID = "inventory_invalid"
 SSH_NODE_POOLS_INVALID = "ssh_node_pools_invalid"
@@ -73,7 +73,6 @@ class BareMetalCollector:
         self._source = source
         self._checker = checker
         self._logger = logger
-        self._samples = SampleReuse()
         self._costs = ReplicaCosts(stale_after if stale_after is not None else 3 * interval)
 
     @classmethod
@@ -110,7 +109,7 @@ class BareMetalCollector:
 
     def build(self, raw: Observation, now: float) -> Build:
         records = assess(raw.nodes.nodes, raw.checks.results)
-        out = FamilyBuilder(self.metrics, refresh_seconds=self.interval, reuse=self._samples)
+        out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
         for record in records:
             families.add_node(out, record)
             families.add_replicas(out, record)

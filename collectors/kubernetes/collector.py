@@ -30,7 +30,7 @@ from collectors.kubernetes.records import DUPLICATE_NODE, Cluster, PodRecord, Po
 from collectors.pricing import PriceBook
 from collectors.pricing.replica_costs import ReplicaCosts
 from exporter.collector import Build, CollectorConfig, CollectorContext, ServiceSummary
-from exporter.metrics import FamilyBuilder, MetricTable, SampleReuse
+from exporter.metrics import FamilyBuilder, MetricTable
 
 if TYPE_CHECKING:
     from collectors.kubernetes.client import KubernetesClient
@@ -58,7 +58,6 @@ class KubernetesCollector:
         self._client = client
         self._rules = rules
         self._prices = prices
-        self._samples = SampleReuse()
         self._costs = ReplicaCosts(stale_after if stale_after is not None else 3 * interval)
 
     @classmethod
@@ -95,7 +94,7 @@ class KubernetesCollector:
         cluster = parse_cluster(raw.listings, self._rules)
         node_prices = price_nodes(cluster.nodes.values(), self._prices)
         costs = price_replicas(cluster.pods, cluster.nodes, node_prices)
-        out = FamilyBuilder(self.metrics, refresh_seconds=self.interval, reuse=self._samples)
+        out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
         for pod in cluster.pods:
             families.add_pod(out, pod, families.placement_of(pod, cluster.nodes))
         families.add_services(out, cluster.pods, cluster.nodes)

@@ -7,7 +7,7 @@ blackbox_exporter keep working against ``/probe``.
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from collectors.probes.model import PHASES, ProbeResult
-from exporter.render import Format, render
+from exporter.series import Format, encode_families
 
 CONTENT_TYPE = Format.TEXT.content_type
 
@@ -49,4 +49,4 @@ def blackbox_families(result: ProbeResult) -> list[Metric]:
 
 
 def blackbox_exposition(result: ProbeResult) -> bytes:
-    return render(blackbox_families(result)).body(Format.TEXT, gzipped=False)
+    return encode_families(Format.TEXT, blackbox_families(result))

@@ -27,7 +27,7 @@ from collectors.probes.modules import Module, compile_modules
 from collectors.probes.rounds import Outcome, probe_all
 from collectors.probes.targets import TargetBook
 from exporter.collector import Build, CollectorConfig, CollectorContext, Route
-from exporter.metrics import FamilyBuilder, MetricTable, SampleReuse
+from exporter.metrics import FamilyBuilder, MetricTable
 
 # With no config file, probes run for the endpoints SkyServe discovers.
 SKYSERVE_ENDPOINT_ENV = "SKYPILOT_API_SERVER_ENDPOINT"
@@ -54,7 +54,6 @@ class ProbesCollector:
         self._modules = modules
         self._concurrency = concurrency
         self._logger = logger
-        self._samples = SampleReuse()
 
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> "ProbesCollector":
@@ -80,7 +79,7 @@ class ProbesCollector:
         return outcomes
 
     def build(self, raw: tuple[Outcome, ...], now: float) -> Build:
-        out = FamilyBuilder(self.metrics, refresh_seconds=self.interval, reuse=self._samples)
+        out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
         for target, result in raw:
             add_result(out, target, result)
         return Build(families=out.families(), records=raw)

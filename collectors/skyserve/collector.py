@@ -28,7 +28,7 @@ from collectors.skyserve.metrics import SKYSERVE_METRICS, SOURCE
 from collectors.skyserve.records import Fleet, ReplicaRecord, ServiceRecord, parse_fleet
 from collectors.skyserve.transitions import TransitionTracker
 from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
-from exporter.metrics import FamilyBuilder, MetricTable, SampleReuse
+from exporter.metrics import FamilyBuilder, MetricTable
 
 _READY = "READY"
 
@@ -71,7 +71,6 @@ class SkyServeCollector:
         self.timeout = timeout
         self._client = client
         self._tracker = tracker if tracker is not None else TransitionTracker()
-        self._samples = SampleReuse()
         self._prices = prices
         self._costs = ReplicaCosts(stale_after if stale_after is not None else 3 * interval)
 
@@ -105,7 +104,7 @@ class SkyServeCollector:
         fleet = raw.fleet
         replicas = [replica for service in fleet.services for replica in service.replicas]
         self._tracker.observe(replicas, now)
-        out = FamilyBuilder(self.metrics, refresh_seconds=self.interval, reuse=self._samples)
+        out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
         for service in fleet.services:
             families.add_service(out, service)
             families.add_replicas_by_cloud(out, service)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from prometheus_client.core import Metric
 
-from exporter.render import Format, encode_families
+from exporter.series import Format, SeriesStore
 
 UPDATE_ENV = "UPDATE_GOLDEN"
 
@@ -21,8 +21,10 @@ def updating() -> bool:
 
 
 def exposition(families: Sequence[Metric]) -> str:
-    """The text exposition the exporter serves for these families."""
-    return encode_families(Format.TEXT, families).decode()
+    """The text exposition the exporter serves for these families, through a collector's series
+    store as the runner encodes them: a golden file written by prometheus_client proves the store
+    byte-identical to it."""
+    return SeriesStore().encode(families).exposition(Format.TEXT).decode()
 
 
 def assert_golden(actual: str, golden: Path) -> None:

@@ -4,7 +4,6 @@ import logging
 import requests
 
 from exporter.app import create_app
-from exporter.render import EncodingDemand
 from exporter.runner import run_once
 from exporter.snapshot import SnapshotStore
 from tests.unit.framework.fakes import FakeClock, FakeCollector
@@ -16,7 +15,7 @@ def make_client(clock: FakeClock, run: bool = True):  # type: ignore[no-untyped-
     store = SnapshotStore({"fake": (10, 30)})
     if run:
         store.put(run_once(FakeCollector([{"llama<b>": 2}]), clock, LOG))
-    return create_app(store, EncodingDemand(clock), clock).test_client()
+    return create_app(store, clock).test_client()
 
 
 def test_metrics_negotiates_format_and_gzip() -> None:
@@ -36,7 +35,7 @@ def test_metrics_negotiates_format_and_gzip() -> None:
 def test_failed_collector_is_still_http_200(clock: FakeClock) -> None:
     store = SnapshotStore({"fake": (10, 30)})
     store.put(run_once(FakeCollector([requests.ConnectionError("down")]), clock, LOG))
-    response = create_app(store, EncodingDemand(clock), clock).test_client().get("/metrics")
+    response = create_app(store, clock).test_client().get("/metrics")
     assert response.status_code == 200
     assert b'skyserve_exporter_collector_up{collector="fake"} 0.0' in response.data
 

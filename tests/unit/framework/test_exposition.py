@@ -1,13 +1,18 @@
 import gzip
 import logging
 
+import pytest
 import requests
+from prometheus_client.core import Metric
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
+from exporter import gzip_members
 from exporter.exposition import ScrapeCache, scrape_body
-from exporter.render import Format, accepts_gzip, negotiate
+from exporter.gzip_members import GzipMembers
+from exporter.negotiation import accepts_gzip, negotiate
 from exporter.runner import run_once
+from exporter.series import EncodedFamily, Format, SeriesStore, encode_families
 from exporter.snapshot import SnapshotStore
 from tests.unit.framework.fakes import FakeClock, FakeCollector
 
@@ -110,9 +115,85 @@ def test_a_family_from_several_collectors_appears_once_with_all_samples(clock: F
         assert gzip.decompress(zipped).decode() == body
 
 
+def test_a_family_from_two_collectors_joins_into_what_prometheus_client_writes_for_one(
+    clock: FakeClock,
+) -> None:
+    first, second = FakeCollector([{"llama": 3}]), Second([{"mistral": 2}])
+    store = SnapshotStore({"fake": (10, 30), "second": (10, 30)})
+    store.put(run_once(first, clock, LOG))
+    store.put(run_once(second, clock, LOG))
+    merged = [
+        _merged(one, other)
+        for one, other in zip(
+            first.build({"llama": 3}, 0).families, second.build({"mistral": 2}, 0).families, strict=True
+        )
+    ]
+    for fmt in Format:
+        body = b"".join(scrape_body(store.view(clock.now), fmt, gzipped=False))
+        assert encode_families(fmt, merged) in body
+
+
+def _merged(one: Metric, other: Metric) -> Metric:
+    family = Metric(one.name, one.documentation, one.type)
+    family.samples = [*one.samples, *other.samples]
+    return family
+
+
+def test_a_gzip_member_is_reused_while_its_body_is_unchanged_and_remade_when_it_changes() -> None:
+    series, members = SeriesStore(), GzipMembers()
+    first = members.of(
+        "fake", series.encode(FakeCollector([{}]).build({"llama": 3, "mistral": 1}, 0).families)
+    )
+    second = members.of(
+        "fake", series.encode(FakeCollector([{}]).build({"llama": 3, "mistral": 2}, 0).families)
+    )
+    families = [
+        f for f in (*first.families, *second.families, *second.plain.families) if isinstance(f, EncodedFamily)
+    ]
+    replicas_before, events_before, replicas_after, events_after, replicas_plain, events_plain = families
+    assert events_after.body is events_before.body  # one event a service, unchanged
+    assert replicas_after.body is not replicas_before.body
+    assert gzip.decompress(replicas_after.body) == replicas_plain.body
+    assert gzip.decompress(events_after.body) == events_plain.body
+    assert gzip.decompress(replicas_after.header(Format.OPENMETRICS)) == replicas_plain.header(
+        Format.OPENMETRICS
+    )
+
+
+def test_gzip_members_are_made_when_a_run_is_stored_while_scrapers_ask_for_gzip(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compressed: list[bytes] = []
+    real = gzip_members.compress
+
+    def counted(data: bytes) -> bytes:
+        compressed.append(data)
+        return real(data)
+
+    monkeypatch.setattr(gzip_members, "compress", counted)
+    members = GzipMembers(clock, memory_seconds=600)
+    store = SnapshotStore({"fake": (10, 30)})
+    store.on_put(members.stored)
+    store.put(run_once(FakeCollector([{"llama": 3}]), clock, LOG))
+    assert compressed == []  # nobody asked for gzip
+    members.asked()
+    store.put(run_once(FakeCollector([{"llama": 4}]), clock, LOG))
+    assert b'skyserve_fake_replicas{service_name="llama"} 4.0\n' in compressed
+    made = len(compressed)
+    zipped = scrape_body(store.view(clock.now), Format.OPENMETRICS, True, members=members)
+    assert len(compressed) == made, "the scrape found every family's members ready"
+    assert gzip.decompress(b"".join(zipped)) == b"".join(
+        scrape_body(store.view(clock.now), Format.OPENMETRICS, False)
+    )
+    clock.now += 601
+    compressed.clear()
+    store.put(run_once(FakeCollector([{"llama": 5}]), clock, LOG))
+    assert compressed == []  # gzip not asked for lately
+
+
 def test_scrape_cache_reuses_a_body_until_a_run_is_stored_or_data_turns_stale(clock: FakeClock) -> None:
     store = two_collector_views(clock)
-    cache = ScrapeCache(store)
+    cache = ScrapeCache(store, GzipMembers())
     first = cache.body(clock.now, Format.OPENMETRICS, gzipped=True)
     assert cache.body(clock.now + 1, Format.OPENMETRICS, gzipped=True) is first
     assert cache.body(clock.now, Format.TEXT, gzipped=False) is not first

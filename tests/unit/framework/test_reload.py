@@ -15,8 +15,8 @@ from exporter.config_errors import ConfigError
 from exporter.errors import ErrorKind
 from exporter.exposition import scrape_body
 from exporter.reload import RunningCollectors
-from exporter.render import EncodingDemand, Format
 from exporter.scheduler import CollectorScheduler
+from exporter.series import Format
 from exporter.snapshot import Snapshot, SnapshotStore
 from tests.unit.framework.fakes import FakeCollector
 
@@ -71,7 +71,7 @@ def _running(config: Config) -> tuple[RunningCollectors, CollectorScheduler]:
     store = SnapshotStore({}, started_at=100.0)
     running = RunningCollectors(config.load, store, {}, time.time, LOG)
     running.load()
-    scheduler = CollectorScheduler(store, EncodingDemand(time.time), time.time, LOG)
+    scheduler = CollectorScheduler(store, time.time, LOG)
     running.run_with(scheduler)
     return running, scheduler
 

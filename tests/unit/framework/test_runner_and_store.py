@@ -9,42 +9,37 @@ import requests
 
 from exporter.errors import ErrorKind, UpstreamAuthError, UpstreamParseError
 from exporter.exposition import scrape_body
-from exporter.render import EncodingDemand, Format
 from exporter.runner import DeadlineRunner, classify, describe, run_once
+from exporter.series import Format
 from exporter.snapshot import SnapshotStore
 from tests.unit.framework.fakes import FakeClock, FakeCollector
 
 LOG = logging.getLogger("test")
 
 
-def test_successful_run_renders_in_both_formats() -> None:
+def test_successful_run_is_encoded_for_both_formats_and_keeps_no_families() -> None:
     snapshot = run_once(FakeCollector([{"llama": 3}]), FakeClock(), LOG)
     assert snapshot.ok and snapshot.error_kind is None
-    assert snapshot.rendered is not None
-    text = snapshot.rendered.body(Format.TEXT, gzipped=False)
-    openmetrics = snapshot.rendered.body(Format.OPENMETRICS, gzipped=False)
+    assert snapshot.series is not None and snapshot.build is not None
+    text = snapshot.series.exposition(Format.TEXT)
+    openmetrics = snapshot.series.exposition(Format.OPENMETRICS)
     assert b'skyserve_fake_replicas{service_name="llama"} 3.0' in text
-    assert b"skyserve_fake_events_total" in openmetrics
+    assert b"# TYPE skyserve_fake_events counter\nskyserve_fake_events_total" in openmetrics
     assert not openmetrics.endswith(b"# EOF\n")
     assert b"Refreshed every 30s." in text
+    assert snapshot.build.families == []  # the samples are dead weight once encoded
+    assert snapshot.build.upstream == {"version": "0.14.1", "api_version": "62"}
 
 
-def test_the_run_renders_the_encodings_scrapers_asked_for_lately(clock: FakeClock) -> None:
-    demand = EncodingDemand(clock, memory_seconds=600)
-    assert demand.wanted() == [(Format.OPENMETRICS, True)]  # Prometheus's default, before any scrape
-    demand.note(Format.TEXT, False)
-    assert demand.wanted() == [(Format.TEXT, False)]
-    clock.now += 300
-    demand.note(Format.TEXT, True)
-    assert set(demand.wanted()) == {(Format.TEXT, False), (Format.TEXT, True)}
-    clock.now += 301
-    assert demand.wanted() == [(Format.TEXT, True)]
-    clock.now += 300
-    assert demand.wanted() == [(Format.OPENMETRICS, True)]
-    demand.note(Format.TEXT, False)
-    snapshot = run_once(FakeCollector([{"llama": 3}]), clock, LOG, [(Format.TEXT, True)])
-    assert snapshot.rendered is not None
-    assert set(snapshot.rendered._encoded) == {(Format.TEXT, True)}  # plain bytes not kept unasked
+def test_a_runner_reuses_its_last_collections_lines() -> None:
+    runner = DeadlineRunner(
+        FakeCollector([{"llama": 3, "mistral": 1}, {"llama": 3, "mistral": 2}]), FakeClock(), LOG
+    )
+    first, second = runner.run(), runner.run()
+    assert first is not None and first.series is not None
+    assert second is not None and second.series is not None
+    assert (first.series.fresh_lines, second.series.fresh_lines) == (4, 1)  # mistral's replicas
+    assert b'skyserve_fake_replicas{service_name="mistral"} 2.0' in second.series.exposition(Format.TEXT)
 
 
 @pytest.mark.parametrize(
@@ -66,7 +61,7 @@ def test_failures_are_classified(exc: BaseException, kind: ErrorKind) -> None:
     snapshot = run_once(FakeCollector([exc]), FakeClock(), LOG)
     assert not snapshot.ok
     assert snapshot.error_kind is kind
-    assert snapshot.rendered is None
+    assert snapshot.series is None
 
 
 def test_validation_errors_are_parse_errors() -> None:

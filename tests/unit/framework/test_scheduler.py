@@ -2,8 +2,7 @@ import logging
 import threading
 import time
 
-from exporter.render import EncodingDemand
-from exporter.scheduler import make_scheduler
+from exporter.scheduler import CollectorScheduler
 from exporter.snapshot import SnapshotStore
 from tests.unit.framework.fakes import FakeCollector
 
@@ -27,7 +26,8 @@ def test_first_run_at_start_and_runs_never_overlap() -> None:
 
     collector = FakeCollector([slow_fetch], interval=0.1)
     store = SnapshotStore({"fake": (0.1, 1.0)})
-    scheduler = make_scheduler([collector], store, EncodingDemand(time.time), time.time, LOG)
+    scheduler = CollectorScheduler(store, time.time, LOG)
+    scheduler.add(collector, store.generation(collector.name))
     scheduler.start()
     try:
         deadline = time.monotonic() + 5

@@ -22,7 +22,7 @@ from collectors.kubernetes.connection import resolve_targets
 from collectors.kubernetes.listing import ListQuery
 from collectors.kubernetes.records import BAD_ENCODING
 from exporter.errors import UpstreamParseError, UpstreamTimeout, UpstreamUnavailable
-from exporter.render import Format, encode_families
+from exporter.series import Format, encode_families
 from tests.unit.kubernetes.fixtures import collector, gke_node, pod, pod_list, samples, write_kubeconfig
 
 NOW = 1_795_830_000.0

@@ -16,7 +16,7 @@ from collectors.probes.targets import TargetBook
 from exporter.collector import Collector, CollectorContext, Endpoint, routes_of
 from exporter.config import load_config
 from exporter.registry import discover
-from exporter.render import Format, render
+from exporter.series import Format, SeriesStore
 from tests.unit.probes.fakes import RecordingProber, fake_modules
 from tests.unit.probes.servers import Certificates, LoopbackServer
 
@@ -29,7 +29,7 @@ def context(endpoints: list[Endpoint]) -> CollectorContext:
 
 def exposition(collector: ProbesCollector) -> str:
     build = collector.build(collector.fetch(), time.time())
-    return render(build.families).body(Format.TEXT, gzipped=False).decode()
+    return SeriesStore().encode(build.families).exposition(Format.TEXT).decode()
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -16,7 +16,6 @@ from collectors.probes.modules import compile_module
 from collectors.probes.targets import TargetBook
 from exporter.app import create_app
 from exporter.collector import Endpoint
-from exporter.render import EncodingDemand
 from exporter.snapshot import SnapshotStore
 from tests.unit.probes.fakes import RecordingProber, fake_modules
 from tests.unit.probes.servers import SLOW_SECONDS, LoopbackServer
@@ -25,7 +24,7 @@ from tests.unit.probes.servers import SLOW_SECONDS, LoopbackServer
 def client_for(endpoint: ProbeEndpoint | None) -> FlaskClient:
     clock = time.time
     routes = {"/probe": endpoint.serve} if endpoint is not None else {}
-    return create_app(SnapshotStore({}), EncodingDemand(clock), clock, routes=lambda: routes).test_client()
+    return create_app(SnapshotStore({}), clock, routes=lambda: routes).test_client()
 
 
 @pytest.fixture

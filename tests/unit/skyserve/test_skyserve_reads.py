@@ -21,7 +21,7 @@ from collectors.skyserve.collector import SkyServeCollector
 from collectors.skyserve.connection import Connection
 from collectors.skyserve.records import BAD_ENCODING
 from exporter.errors import CollectorError, UpstreamParseError, UpstreamTimeout, UpstreamUnavailable
-from exporter.render import Format, encode_families
+from exporter.series import Format, encode_families
 from tests.unit.skyserve.helpers import context, load
 
 REQUEST_ID = "4f9c3e2a-8f1d-4c57-9a51-2d6ad7c1b0e7"
