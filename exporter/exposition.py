@@ -14,6 +14,8 @@ from exporter.series import OPENMETRICS_EOF, EncodedFamily, Family, Format, enco
 from exporter.snapshot import CollectorView, ReloadStatus, SnapshotStore
 
 _GZIPPED_EOF = compress(OPENMETRICS_EOF)
+# The server writes, and awaits, each chunk on its own, in slices of this size.
+_CHUNK_BYTES = 64 * 1024
 
 
 class ScrapeCache:
@@ -46,10 +48,36 @@ class ScrapeCache:
             cached = self._last.get((fmt, gzipped))
         if cached is not None and cached[0] == key:
             return cached[1]
-        chunks = scrape_body(views, fmt, gzipped, self._store.reload_status, web, members=self._members)
+        chunks = _coalesced(
+            scrape_body(views, fmt, gzipped, self._store.reload_status, web, members=self._members)
+        )
         with self._lock:
             self._last[(fmt, gzipped)] = (key, chunks)
         return chunks
+
+
+def _coalesced(chunks: list[bytes]) -> list[bytes]:
+    """Adjacent small chunks joined into chunks of about one write each: a gzipped body is mostly
+    small members, and every chunk costs the server a write and a wait. Big chunks stay as they
+    are, so the copy made (once per cached body) is of small ones only."""
+    coalesced: list[bytes] = []
+    pending: list[bytes] = []
+    pending_bytes = 0
+    for chunk in chunks:
+        if len(chunk) >= _CHUNK_BYTES:
+            if pending:
+                coalesced.append(b"".join(pending))
+                pending, pending_bytes = [], 0
+            coalesced.append(chunk)
+            continue
+        pending.append(chunk)
+        pending_bytes += len(chunk)
+        if pending_bytes >= _CHUNK_BYTES:
+            coalesced.append(b"".join(pending))
+            pending, pending_bytes = [], 0
+    if pending:
+        coalesced.append(b"".join(pending))
+    return coalesced
 
 
 def scrape_body(

@@ -201,5 +201,12 @@ def test_scrape_cache_reuses_a_body_until_a_run_is_stored_or_data_turns_stale(cl
     second = cache.body(clock.now, Format.OPENMETRICS, gzipped=True)
     assert second is not first
     assert b'skyserve_fake_replicas{service_name="llama"} 4.0' in gzip.decompress(b"".join(second))
+    # Small parts leave as one chunk: the server writes and awaits each chunk on its own.
+    assert len(second) == 1
+    assert b"".join(second) == b"".join(
+        scrape_body(
+            store.view(clock.now), Format.OPENMETRICS, True, store.reload_status, members=GzipMembers()
+        )
+    )
     stale = cache.body(clock.now + 31, Format.OPENMETRICS, gzipped=True)
     assert b"skyserve_fake_replicas{" not in gzip.decompress(b"".join(stale))
