@@ -131,7 +131,7 @@ def _report(
     print(
         f"{args.pods} pods on {args.nodes} nodes in {len(contexts)} cluster(s), page size {args.page_size}: "
         f"{pods} selected pods on {nodes} nodes, {raw.pages} list requests, "
-        f"{len(build.records)} replicas, {samples_count(build.families)} samples"
+        f"{sum(s.total_replicas for s in build.services)} replicas, {samples_count(build.families)} samples"
     )
     print("\n| step | median (s) | best (s) |\n|---|---|---|")
     for name, times in (("collection (run_once: fetch, build, render)", durations), ("fetch", fetch_times),

@@ -86,7 +86,6 @@ class Build:
     """What one successful collection produced."""
 
     families: list[Metric]
-    records: tuple[Any, ...] = ()
     skipped: Mapping[str, int] = field(default_factory=dict)  # reason -> records skipped this run
     services: tuple[ServiceSummary, ...] = ()
     endpoints: tuple[Endpoint, ...] = ()

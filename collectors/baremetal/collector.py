@@ -118,7 +118,6 @@ class BareMetalCollector:
         self._costs.add(out, now, replica_prices(raw.nodes.nodes))
         return Build(
             families=out.families(),
-            records=records,
             skipped=raw.nodes.skipped,
             services=_services(records),
             endpoints=_endpoints(records),

@@ -106,7 +106,6 @@ class KubernetesCollector:
             skipped[DUPLICATE_NODE] += duplicate_nodes
         return Build(
             families=out.families(),
-            records=cluster.pods,
             skipped=dict(skipped),
             services=_summaries(cluster),
         )

@@ -83,4 +83,4 @@ class ProbesCollector:
         out = FamilyBuilder(self.metrics, refresh_seconds=self.interval, reuse=self._samples)
         for target, result in raw:
             add_result(out, target, result)
-        return Build(families=out.families(), records=raw)
+        return Build(families=out.families())

@@ -115,7 +115,6 @@ class SkyServeCollector:
         self._costs.add(out, now, priced_replicas(replicas, self._prices))
         return Build(
             families=out.families(),
-            records=fleet.services,
             skipped=fleet.skipped,
             services=tuple(_summary(service) for service in fleet.services),
             endpoints=_endpoints(fleet.services),

@@ -12,7 +12,7 @@ from exporter.demo import DEMO_BAREMETAL_NODES, demo_baremetal, demo_config
 from exporter.registry import discover
 from simulator import Simulator
 from simulator.baremetal import BareMetalFleet
-from tests.unit.baremetal.helpers import context, render, samples, value
+from tests.unit.baremetal.helpers import context
 
 NOW = 1_795_830_000.0
 
@@ -20,9 +20,13 @@ NOW = 1_795_830_000.0
 def _ups(inventory: Path) -> dict[str, float | None]:
     collector = BareMetalCollector.from_config({"inventory": str(inventory), "timeout": "2s"}, context())
     build = collector.build(collector.fetch(), NOW)
-    found = samples(render(build.families))
-    names = [record.node.name for record in build.records]
-    return {name: value(found, "skyserve_node_up", node=name) for name in names}
+    # Node by node, in the inventory's order, as the families hold them.
+    return {
+        sample.labels["node"]: sample.value
+        for family in build.families
+        for sample in family.samples
+        if sample.name == "skyserve_node_up"
+    }
 
 
 def test_the_simulator_runs_no_bare_metal_nodes_unless_asked() -> None:
