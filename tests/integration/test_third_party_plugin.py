@@ -7,6 +7,7 @@ classification, staleness and demo section all come through the plugin protocol.
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -77,8 +78,13 @@ def upstream() -> Iterator[Upstream]:
         server.close()
 
 
+def on_path(plugin_site: Path) -> dict[str, str]:
+    """The exporter's environment with the plugin's directory in front of any PYTHONPATH."""
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(plugin_site), os.environ.get("PYTHONPATH")]))}
+
+
 def start(plugin_site: Path, tmp_path: Path, *args: str) -> Exporter:
-    exporter = Exporter(list(args), tmp_path, env={"PYTHONPATH": str(plugin_site)})
+    exporter = Exporter(list(args), tmp_path, env=on_path(plugin_site))
     exporter.wait_ready()
     return exporter
 
@@ -90,7 +96,7 @@ def write(tmp_path: Path, text: str) -> str:
 
 
 def test_its_section_is_checked_like_a_built_in_one(plugin_site: Path, tmp_path: Path) -> None:
-    env = {"PYTHONPATH": str(plugin_site)}
+    env = on_path(plugin_site)
     good = write(tmp_path, "collectors:\n  api_health: {endpoint: http://127.0.0.1:1}\n")
     checked = Exporter(["--config", good, "--config.check"], tmp_path, env)
     assert checked.proc.wait(60) == 0, checked.log()
