@@ -31,10 +31,10 @@ from kubernetes.config import new_client_from_config
 from collectors.kubernetes.collector import KubernetesCollector
 from collectors.pricing import PriceBook, PricingConfig
 from exporter.collector import CollectorContext
-from exporter.demo import DEMO_KUBERNETES_PRICING, demo_catalog_dir
 from exporter.metrics import samples_count
 from exporter.runner import run_once
 from simulator import Simulator
+from simulator.demo import DEMO_KUBERNETES_PRICING, demo_catalog_dir
 
 SELECTOR = "app.kubernetes.io/component=inference,!skypilot-cluster-name"
 
@@ -70,7 +70,7 @@ def _collector(kubeconfig: Path, contexts: list[str], page_size: int) -> Kuberne
         clock=time.time,
         logger=logging.getLogger("benchmark"),
         environ={},
-        prices=book,
+        offered=lambda: (book,),
     )
     section = {"kubeconfig": str(kubeconfig), "contexts": contexts, "page_size": page_size,
                "interval": "120s", "timeout": "120s",
