@@ -34,7 +34,7 @@ def first_scrapes(sim: Simulator, collections: int, ahead: bool) -> tuple[float,
     """Median seconds of storing a run (listener included) and of the first scrape after it."""
     logger = logging.getLogger("bench")
     book = PriceBook.from_config(PricingConfig.model_validate(DEMO_PRICING))
-    context = CollectorContext(requests.Session, time.time, logger, {}, prices=book)
+    context = CollectorContext(requests.Session, time.time, logger, {}, offered=lambda: (book,))
     collector = SkyServeCollector.from_config(
         SkyServeConfig(endpoint=sim.url, interval=60, timeout=60), context
     )

@@ -31,10 +31,10 @@ from kubernetes.config import new_client_from_config
 from collectors.kubernetes.collector import KubernetesCollector
 from collectors.pricing import PriceBook, PricingConfig
 from exporter.collector import CollectorContext
-from exporter.demo import DEMO_KUBERNETES_PRICING, demo_catalog_dir
 from exporter.metrics import samples_count
 from exporter.runner import run_once
 from simulator import Simulator
+from simulator.demo import DEMO_KUBERNETES_PRICING, demo_catalog_dir
 
 SELECTOR = "app.kubernetes.io/component=inference,!skypilot-cluster-name"
 
@@ -70,7 +70,7 @@ def _collector(kubeconfig: Path, contexts: list[str], page_size: int) -> Kuberne
         clock=time.time,
         logger=logging.getLogger("benchmark"),
         environ={},
-        prices=book,
+        offered=lambda: (book,),
     )
     section = {"kubeconfig": str(kubeconfig), "contexts": contexts, "page_size": page_size,
                "interval": "120s", "timeout": "120s",
@@ -131,7 +131,7 @@ def _report(
     print(
         f"{args.pods} pods on {args.nodes} nodes in {len(contexts)} cluster(s), page size {args.page_size}: "
         f"{pods} selected pods on {nodes} nodes, {raw.pages} list requests, "
-        f"{len(build.records)} replicas, {samples_count(build.families)} samples"
+        f"{sum(s.total_replicas for s in build.services)} replicas, {samples_count(build.families)} samples"
     )
     print("\n| step | median (s) | best (s) |\n|---|---|---|")
     for name, times in (("collection (run_once: fetch, build, render)", durations), ("fetch", fetch_times),

@@ -32,10 +32,10 @@ from collectors.pricing import PriceBook, PricingConfig
 from collectors.skyserve.collector import SkyServeCollector
 from collectors.skyserve.config import SkyServeConfig
 from exporter.collector import CollectorContext
-from exporter.demo import DEMO_KUBERNETES_PRICING, demo_catalog_dir
 from exporter.gzip_members import GzipMembers
 from exporter.series import SeriesStore
 from simulator import Simulator
+from simulator.demo import DEMO_KUBERNETES_PRICING, demo_catalog_dir
 
 HERE = Path(__file__).resolve().parent
 # The demo's price list, so every replica is priced as in a configured production exporter.
@@ -132,7 +132,9 @@ def collection_cycle(sim: Simulator, rounds: int, churn_seconds: float) -> dict[
     The first round renders cold; later ones reuse what did not change, as the running exporter does.
     """
     book = PriceBook.from_config(PricingConfig.model_validate(DEMO_PRICING))
-    context = CollectorContext(requests.Session, time.time, logging.getLogger("bench"), {}, prices=book)
+    context = CollectorContext(
+        requests.Session, time.time, logging.getLogger("bench"), {}, offered=lambda: (book,)
+    )
     collector = SkyServeCollector.from_config(
         SkyServeConfig(endpoint=sim.url, interval=60, timeout=60), context
     )

@@ -10,10 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from collectors.pricing.collector import PricingCollector
 from exporter import __version__
 from exporter.app import create_app
-from exporter.collector import routes_of
+from exporter.collector import ServiceProvider, routes_of
 from exporter.config import ExporterConfig, LoadedConfig, read_config, validate_config
 from exporter.config_errors import ConfigError
 from exporter.durations import parse_duration
@@ -93,8 +92,9 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     options = DemoOptions(services=args.demo_services, replicas=args.demo_replicas, seed=args.demo_seed)
     simulator = start_simulator(options)
+    factories = discover()
     try:
-        return _run_with(args, logger, lambda raw: demo_config(raw, simulator))
+        return _run_with(args, logger, lambda raw: demo_config(raw, simulator, factories))
     finally:
         simulator.stop()
 
@@ -118,7 +118,8 @@ def _run_with(args: argparse.Namespace, logger: logging.Logger, adjust: ConfigAd
     if args.config_check:
         print(f"config OK: collectors {', '.join(c.name for c in collectors)}")
         return 0
-    if all(collector.name == PricingCollector.name for collector in collectors):
+    # Services (the price book) serve the other collectors; alone they watch nothing.
+    if all(isinstance(collector, ServiceProvider) for collector in collectors):
         logger.warning("no collector enabled: set SKYPILOT_API_SERVER_ENDPOINT or pass --config or --demo")
     if args.once:
         return _collect_once(running, logger)

@@ -8,7 +8,7 @@ runner does that, in one place.
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
+from typing import Any, ClassVar, Protocol, Self, TypeVar, runtime_checkable
 
 import requests
 from prometheus_client.core import Metric
@@ -18,11 +18,8 @@ from exporter.durations import Duration
 from exporter.metrics import MetricTable
 from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, ByteSize
 
-if TYPE_CHECKING:
-    # Only for the annotation: the price book's config builds on this module.
-    from collectors.pricing import PriceBook
-
 Clock = Callable[[], float]
+ServiceType = TypeVar("ServiceType")
 
 
 class StrictModel(BaseModel):
@@ -31,14 +28,24 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class CollectorConfig(StrictModel):
+class SectionConfig(StrictModel):
+    """What the framework reads from any validated section: whether it runs, and how long its
+    data may be served after the last good run."""
+
+    enabled: bool = True
+
+    @property
+    def stale_after_seconds(self) -> float:
+        raise NotImplementedError
+
+
+class CollectorConfig(SectionConfig):
     """Keys every collector section accepts; a collector's own model adds its keys.
 
     ``body_size_limit`` caps each upstream answer (after decompression), as Prometheus's scrape
     config of the same name does.
     """
 
-    enabled: bool = True
     interval: Duration = 30.0
     timeout: Duration = 20.0
     stale_after: Duration | None = None  # default: 3 x interval
@@ -86,7 +93,6 @@ class Build:
     """What one successful collection produced."""
 
     families: list[Metric]
-    records: tuple[Any, ...] = ()
     skipped: Mapping[str, int] = field(default_factory=dict)  # reason -> records skipped this run
     services: tuple[ServiceSummary, ...] = ()
     endpoints: tuple[Endpoint, ...] = ()
@@ -97,17 +103,37 @@ def _nothing_discovered() -> tuple[Endpoint, ...]:
     return ()
 
 
+def _nothing_offered() -> tuple[object, ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class CollectorContext:
     """What the exporter hands a collector: its HTTP session, clock, logger and environment,
-    the shared price book, and the endpoints other collectors have discovered (for probes)."""
+    the services other collectors offer (the price book), and the endpoints other collectors have
+    discovered (for probes).
+
+    Services and endpoints are looked up when used, not when the collector is built: a reload that
+    replaces the price book reaches every collector without rebuilding them.
+    """
 
     session_factory: Callable[[], requests.Session]
     clock: Clock
     logger: logging.Logger
     environ: Mapping[str, str]
-    prices: "PriceBook | None" = None
+    offered: Callable[[], Iterable[object]] = _nothing_offered
     discovered: Callable[[], tuple[Endpoint, ...]] = _nothing_discovered
+
+    def service(self, kind: type[ServiceType]) -> ServiceType | None:
+        """The running service of this type (e.g. the price book), or None when none runs."""
+        for service in self.offered():
+            if isinstance(service, kind):
+                return service
+        return None
+
+    def service_lookup(self, kind: type[ServiceType]) -> Callable[[], ServiceType | None]:
+        """``service(kind)`` for later: what a collector keeps to find the service at each run."""
+        return lambda: self.service(kind)
 
 
 @runtime_checkable
@@ -145,16 +171,34 @@ def routes_of(collectors: Iterable[object]) -> dict[str, Route]:
     return found
 
 
+@runtime_checkable
+class ServiceProvider(Protocol):
+    """A collector that offers services to the others, as the pricing collector offers the price
+    book; the others find them with ``CollectorContext.service``."""
+
+    def services(self) -> Iterable[object]: ...
+
+
+def services_of(collectors: Iterable[object]) -> list[object]:
+    """Every service the running collectors offer."""
+    return [s for c in collectors if isinstance(c, ServiceProvider) for s in c.services()]
+
+
 class CollectorFactory(Protocol):
     """The entry-point object: a collector class with its config model.
 
-    Its members are plain attributes, not ClassVars, because the class object itself is what
-    satisfies this protocol.
+    Its members are read-only properties, not ClassVars, because the class object itself is what
+    satisfies this protocol (and a collector's config model may be any ``SectionConfig``).
     """
 
-    name: str
-    metrics: MetricTable
-    config_model: type[CollectorConfig]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def metrics(self) -> MetricTable: ...
+
+    @property
+    def config_model(self) -> type[SectionConfig]: ...
 
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> Collector: ...
@@ -163,3 +207,28 @@ class CollectorFactory(Protocol):
     def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
         """The section to use when the config file has none (None: stay off)."""
         ...
+
+
+@runtime_checkable
+class TopLevelSection(Protocol):
+    """A factory configured by a top-level key of the config file instead of ``collectors.<name>``,
+    as pricing is by ``pricing:``. Such a section is on unless the file turns it off: left out of
+    the file, the factory's ``default_config`` applies."""
+
+    top_level_key: str
+
+
+@runtime_checkable
+class DemoSection(Protocol):
+    """A factory that knows how to run against the fleet simulator of ``--demo``."""
+
+    @classmethod
+    def demo_config(cls, section: Mapping[str, Any] | None, simulator: Any) -> Mapping[str, Any] | None:
+        """The section to run under ``--demo``, from the configured one (None: not configured);
+        ``simulator`` is the running ``simulator.Simulator``. None keeps the collector off."""
+        ...
+
+
+def top_level_key_of(factory: object) -> str:
+    """The top-level config key a factory claims, or "" for a ``collectors.<name>`` section."""
+    return factory.top_level_key if isinstance(factory, TopLevelSection) else ""

@@ -1,17 +1,18 @@
-"""The YAML config file: strictly validated, every mistake reported with its key path and reason."""
+"""The YAML config file: strictly validated, every mistake reported with its key path and reason.
+
+Collectors are configured under ``collectors.<name>``; a plugin may instead claim a top-level key
+(``TopLevelSection``: pricing claims ``pricing:``), which is on unless the file turns it off.
+"""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pydantic
 import yaml
 
-# The price book's config is the one section the framework itself reads: every collector prices
-# through the same book.
-from collectors.pricing.config import PricingConfig
-from exporter.collector import CollectorConfig, CollectorFactory, StrictModel
+from exporter.collector import CollectorFactory, SectionConfig, StrictModel, top_level_key_of
 from exporter.config_errors import ConfigError, format_validation_error
 from exporter.registry import describe
 
@@ -19,25 +20,36 @@ __all__ = ["ConfigError", "EnabledCollector", "LoadedConfig", "load_config", "re
 
 
 Sections = dict[str, dict[str, Any] | None]
+_COLLECTORS_KEY = "collectors"
 
 
 class ExporterConfig(StrictModel):
-    """The file's top level; each section is validated by its own model, for key paths in errors."""
+    """The raw sections, before each is validated by its own model (for key paths in errors).
+
+    ``top_level`` holds the sections plugins claim at the top of the file, by key; a claimed key
+    that is absent is absent here too.
+    """
 
     collectors: Sections = pydantic.Field(default_factory=dict)
-    pricing: dict[str, Any] | None = None
+    top_level: Sections = pydantic.Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class EnabledCollector:
     factory: CollectorFactory
-    config: CollectorConfig
+    config: SectionConfig
 
 
 @dataclass(frozen=True)
 class LoadedConfig:
-    collectors: list[EnabledCollector]
-    pricing: PricingConfig
+    collectors: list[EnabledCollector] = field(default_factory=list)
+
+    def config_of(self, name: str) -> SectionConfig | None:
+        """The validated section of an enabled collector."""
+        for enabled in self.collectors:
+            if enabled.factory.name == name:
+                return enabled.config
+        return None
 
 
 def load_config(
@@ -50,54 +62,69 @@ def load_config(
 def read_config(
     path: Path | None, factories: Mapping[str, CollectorFactory], environ: Mapping[str, str]
 ) -> ExporterConfig:
-    """The raw sections, from the file or, without one, from the environment defaults."""
-    if path is None:
-        return ExporterConfig(collectors=_default_sections(factories, environ))
-    return _config_from_file(path)
+    """The raw sections, from the file or, without one, from the environment defaults.
+
+    A top-level section the file leaves out takes its default, as without a file.
+    """
+    raw = ExporterConfig() if path is None else _config_from_file(path, _claimed_keys(factories))
+    collectors = dict(raw.collectors)
+    top_level = dict(raw.top_level)
+    for name, factory in factories.items():
+        key = top_level_key_of(factory)
+        if path is not None and not key:
+            continue
+        default = None if key in top_level else factory.default_config(environ)
+        if default is None:
+            continue
+        if key:
+            top_level[key] = dict(default)
+        else:
+            collectors[name] = dict(default)
+    return ExporterConfig(collectors=collectors, top_level=top_level)
 
 
 def validate_config(raw: ExporterConfig, factories: Mapping[str, CollectorFactory]) -> LoadedConfig:
     """Every section checked; all problems reported at once."""
     problems: list[str] = []
-    collectors = _validate_collectors(raw.collectors, factories, problems)
-    pricing = _validate_pricing(raw.pricing or {}, problems)
-    if problems or pricing is None:
-        raise ConfigError(problems)
-    return LoadedConfig(collectors, pricing)
-
-
-def _validate_pricing(section: dict[str, Any], problems: list[str]) -> PricingConfig | None:
-    try:
-        return PricingConfig.model_validate(section)
-    except pydantic.ValidationError as exc:
-        problems.extend(format_validation_error(exc, prefix="pricing"))
-        return None
-
-
-def _validate_collectors(
-    sections: Sections, factories: Mapping[str, CollectorFactory], problems: list[str]
-) -> list[EnabledCollector]:
-    enabled = []
-    for name, section in sections.items():
-        if name not in factories:
+    enabled: list[EnabledCollector] = []
+    for name, section in raw.collectors.items():
+        factory = factories.get(name)
+        if factory is None:
             problems.append(f"collectors.{name}: unknown collector (installed: {describe(factories)})")
-            continue
-        config = _validate_section(name, factories[name], section or {}, problems)
-        if config is not None and config.enabled:
-            enabled.append(EnabledCollector(factories[name], config))
-    return enabled
+        elif key := top_level_key_of(factory):
+            problems.append(f"collectors.{name}: configured by the top-level '{key}:' section")
+        else:
+            _enable(factory, section or {}, f"collectors.{name}", enabled, problems)
+    for factory in factories.values():
+        key = top_level_key_of(factory)
+        if key and key in raw.top_level:
+            _enable(factory, raw.top_level[key] or {}, key, enabled, problems)
+    if problems:
+        raise ConfigError(problems)
+    return LoadedConfig(enabled)
 
 
-def _default_sections(factories: Mapping[str, CollectorFactory], environ: Mapping[str, str]) -> Sections:
-    sections: Sections = {}
-    for name, factory in factories.items():
-        default = factory.default_config(environ)
-        if default is not None:
-            sections[name] = dict(default)
-    return sections
+def _enable(
+    factory: CollectorFactory,
+    section: Mapping[str, Any],
+    path: str,
+    enabled: list[EnabledCollector],
+    problems: list[str],
+) -> None:
+    try:
+        config = factory.config_model.model_validate(section)
+    except pydantic.ValidationError as exc:
+        problems.extend(format_validation_error(exc, prefix=path))
+        return
+    if config.enabled:
+        enabled.append(EnabledCollector(factory, config))
 
 
-def _config_from_file(path: Path) -> ExporterConfig:
+def _claimed_keys(factories: Mapping[str, CollectorFactory]) -> set[str]:
+    return {key for factory in factories.values() if (key := top_level_key_of(factory))}
+
+
+def _config_from_file(path: Path, claimed: set[str]) -> ExporterConfig:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -108,20 +135,24 @@ def _config_from_file(path: Path) -> ExporterConfig:
         document = {}
     if not isinstance(document, dict):
         raise ConfigError([f"{path}: the top level must be a mapping, got {type(document).__name__}"])
+    known = sorted({_COLLECTORS_KEY, *claimed})
+    problems = [f"{key}: unknown key (known: {', '.join(known)})" for key in document if key not in known]
+    top_level = {key: value for key, value in document.items() if key in claimed}
     try:
-        return ExporterConfig.model_validate(document)
+        config = ExporterConfig.model_validate(
+            {"collectors": document.get(_COLLECTORS_KEY) or {}, "top_level": top_level}
+        )
     except pydantic.ValidationError as exc:
-        raise ConfigError(format_validation_error(exc)) from None
+        problems.extend(_without_container(line) for line in format_validation_error(exc))
+        config = None
+    if problems or config is None:
+        raise ConfigError(problems)
+    return config
 
 
-def _validate_section(
-    name: str, factory: CollectorFactory, section: Any, problems: list[str]
-) -> CollectorConfig | None:
-    try:
-        return factory.config_model.model_validate(section)
-    except pydantic.ValidationError as exc:
-        problems.extend(format_validation_error(exc, prefix=f"collectors.{name}"))
-        return None
+def _without_container(problem: str) -> str:
+    # The key path of a top-level section is its own key, not ``top_level.<key>``.
+    return problem.removeprefix("top_level.")
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:

@@ -7,7 +7,6 @@ that docs/metrics.md lists exactly these families, so the docs cannot drift from
 import re
 from collections.abc import Iterable
 
-from collectors.pricing import PRICING_METRICS
 from exporter.metrics import MetricSpec, MetricTable
 from exporter.registry import discover
 from exporter.selfmetrics import SELF_METRICS
@@ -18,7 +17,7 @@ _ROW = re.compile(
 
 
 def all_tables() -> dict[str, MetricTable]:
-    tables = {"exporter": SELF_METRICS, "pricing": PRICING_METRICS}
+    tables = {"exporter": SELF_METRICS}
     tables.update({name: factory.metrics for name, factory in discover().items()})
     return tables
 

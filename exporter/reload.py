@@ -14,9 +14,7 @@ from dataclasses import dataclass
 
 import requests
 
-from collectors.pricing import PriceBook
-from collectors.pricing.collector import PricingCollector
-from exporter.collector import Collector, CollectorContext, Endpoint
+from exporter.collector import Collector, CollectorContext, Endpoint, services_of
 from exporter.config import LoadedConfig
 from exporter.config_errors import ConfigError
 from exporter.scheduler import CollectorScheduler
@@ -91,27 +89,19 @@ class RunningCollectors:
 
     def _plan(self, loaded: LoadedConfig) -> dict[str, Member]:
         """Members for ``loaded``: running ones reused where their section is unchanged."""
-        pricing = self._reuse("pricing", loaded.pricing)
-        if pricing is None:
-            book = PriceBook.from_config(loaded.pricing, requests.Session, self._clock)
-            collector = PricingCollector(book, loaded.pricing)
-            pricing = Member(loaded.pricing, collector, collector.stale_after)
-        # Collectors hold the price book they were built with: a new book means new collectors.
-        book_changed = pricing is not self._members.get("pricing")
-        assert isinstance(pricing.collector, PricingCollector)
         context = CollectorContext(
             requests.Session,
             self._clock,
             self._logger,
             self._environ,
-            prices=pricing.collector.book,
+            offered=self._offered,
             discovered=self._discovered,
         )
-        planned = {"pricing": pricing}
+        planned: dict[str, Member] = {}
         problems = []
         for item in loaded.collectors:
             name = item.factory.name
-            kept = None if book_changed else self._reuse(name, item.config)
+            kept = self._reuse(name, item.config)
             if kept is not None:
                 planned[name] = kept
                 continue
@@ -147,6 +137,11 @@ class RunningCollectors:
             changed.append(name if old is not None else f"+{name}")
         self._members = planned
         return changed
+
+    def _offered(self) -> list[object]:
+        """The services the running collectors offer (the price book): looked up at each use, so
+        a reload that replaces a service reaches collectors whose own section did not change."""
+        return services_of(member.collector for member in self._members.values())
 
     def _discovered(self) -> tuple[Endpoint, ...]:
         """Endpoints in the data currently served, for the probes: gone services stop being probed."""

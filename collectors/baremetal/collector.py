@@ -21,7 +21,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from collectors.baremetal import families
 from collectors.baremetal.checker import Checker, CheckRun, run_budget
@@ -36,6 +36,9 @@ from collectors.baremetal.ssh_pools import parse_ssh_node_pools
 from collectors.pricing.replica_costs import ReplicaCosts
 from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
 from exporter.metrics import FamilyBuilder, MetricTable
+
+if TYPE_CHECKING:
+    from simulator import Simulator
 
 INVENTORY_INVALID = "inventory_invalid"
 SSH_NODE_POOLS_INVALID = "ssh_node_pools_invalid"
@@ -64,7 +67,7 @@ class BareMetalCollector:
         *,
         interval: float,
         logger: logging.Logger,
-        stale_after: float | None = None,
+        stale_after: float,
     ) -> None:
         self.interval = interval
         # The section's timeout bounds each check; the run as a whole has its interval, and keeps
@@ -73,12 +76,12 @@ class BareMetalCollector:
         self._source = source
         self._checker = checker
         self._logger = logger
-        self._costs = ReplicaCosts(stale_after if stale_after is not None else 3 * interval)
+        self._costs = ReplicaCosts(stale_after)
 
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> "BareMetalCollector":
         """A collector for the section; ValueError naming the file, node and key when one is unusable."""
-        settings = config if isinstance(config, BareMetalConfig) else BareMetalConfig.model_validate(config)
+        settings = BareMetalConfig.model_validate(config)
         source = NodeSource(_watched_files(settings, context.logger))
         checker = Checker(settings.timeout, settings.concurrency, context.session_factory)
         return cls(
@@ -92,6 +95,18 @@ class BareMetalCollector:
     @classmethod
     def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
         return None  # there is no inventory to guess
+
+    @classmethod
+    def demo_config(
+        cls, section: Mapping[str, Any] | None, simulator: "Simulator"
+    ) -> Mapping[str, Any] | None:
+        """The simulated GPU boxes' inventory, instead of any real node source."""
+        if simulator.baremetal_inventory_path is None:
+            return section
+        from simulator.demo import DEMO_INTERVAL  # noqa: PLC0415
+
+        demo = {k: v for k, v in (section or {"interval": DEMO_INTERVAL}).items() if k != "ssh_node_pools"}
+        return {**demo, "inventory": str(simulator.baremetal_inventory_path)}
 
     def fetch(self) -> Observation:
         nodes = self._source.current()
@@ -117,7 +132,6 @@ class BareMetalCollector:
         self._costs.add(out, now, replica_prices(raw.nodes.nodes))
         return Build(
             families=out.families(),
-            records=records,
             skipped=raw.nodes.skipped,
             services=_services(records),
             endpoints=_endpoints(records),

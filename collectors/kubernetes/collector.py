@@ -18,7 +18,7 @@ The full list is ``metrics.KUBERNETES_METRICS``; the status mapping is in ``stat
 """
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from collectors.kubernetes import families, status
@@ -34,6 +34,7 @@ from exporter.metrics import FamilyBuilder, MetricTable
 
 if TYPE_CHECKING:
     from collectors.kubernetes.client import KubernetesClient
+    from simulator import Simulator
 
 
 class KubernetesCollector:
@@ -47,23 +48,23 @@ class KubernetesCollector:
         self,
         client: "KubernetesClient",
         rules: PodRules,
-        prices: PriceBook | None,
+        prices: Callable[[], PriceBook | None],
         *,
         interval: float,
         timeout: float,
-        stale_after: float | None = None,
+        stale_after: float,
     ) -> None:
         self.interval = interval
         self.timeout = timeout
         self._client = client
         self._rules = rules
         self._prices = prices
-        self._costs = ReplicaCosts(stale_after if stale_after is not None else 3 * interval)
+        self._costs = ReplicaCosts(stale_after)
 
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> "KubernetesCollector":
         """A collector for the section; ValueError naming the key when the kubeconfig is unusable."""
-        settings = config if isinstance(config, KubernetesConfig) else KubernetesConfig.model_validate(config)
+        settings = KubernetesConfig.model_validate(config)
         # The kubernetes package is imported only by an exporter that reads a cluster (~25 MB).
         from collectors.kubernetes.client import KubernetesClient  # noqa: PLC0415
         from collectors.kubernetes.connection import resolve_targets  # noqa: PLC0415
@@ -77,7 +78,7 @@ class KubernetesCollector:
         return cls(
             client,
             rules,
-            context.prices,
+            context.service_lookup(PriceBook),
             interval=settings.interval,
             timeout=settings.timeout,
             stale_after=settings.stale_after_seconds,
@@ -87,12 +88,25 @@ class KubernetesCollector:
     def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
         return None  # reading a cluster is opt-in: a `collectors.kubernetes` section turns it on
 
+    @classmethod
+    def demo_config(
+        cls, section: Mapping[str, Any] | None, simulator: "Simulator"
+    ) -> Mapping[str, Any] | None:
+        """Every simulated cluster, through the kubeconfig the simulator wrote."""
+        kube = simulator.kubernetes
+        if kube is None or kube.kubeconfig is None:
+            return section
+        from simulator.demo import DEMO_INTERVAL  # noqa: PLC0415
+
+        demo = section or {"interval": DEMO_INTERVAL}
+        return {**demo, "kubeconfig": str(kube.kubeconfig), "contexts": list(kube.fleet.contexts)}
+
     def fetch(self) -> ClusterListings:
         return self._client.fetch()
 
     def build(self, raw: ClusterListings, now: float) -> Build:
         cluster = parse_cluster(raw.listings, self._rules)
-        node_prices = price_nodes(cluster.nodes.values(), self._prices)
+        node_prices = price_nodes(cluster.nodes.values(), self._prices())
         costs = price_replicas(cluster.pods, cluster.nodes, node_prices)
         out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
         for pod in cluster.pods:
@@ -105,7 +119,6 @@ class KubernetesCollector:
             skipped[DUPLICATE_NODE] += duplicate_nodes
         return Build(
             families=out.families(),
-            records=cluster.pods,
             skipped=dict(skipped),
             services=_summaries(cluster),
         )

@@ -1,39 +1,65 @@
-"""The price book's own collector: refreshes the catalogs on schedule and reports their health.
+"""The price book's own collector: offers the book to the other collectors, refreshes the
+catalogs on schedule and reports their health.
 
-It is configured by the top-level ``pricing:`` section, not by ``collectors:``, because every
-other collector prices through the same book. It emits, for example::
+It is configured by the top-level ``pricing:`` section, not by ``collectors:``, and runs unless
+that section says ``enabled: false``. It emits, for example::
 
     skyserve_pricing_catalog_rows{cloud="aws"} 77.0
     skyserve_pricing_catalog_updated_timestamp_seconds{cloud="aws"} 1.79582e+09
     skyserve_pricing_refresh_failures_total{cloud="gcp"} 0.0
 """
 
-from typing import ClassVar
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from collectors.pricing.book import PriceBook
 from collectors.pricing.config import PricingConfig
 from collectors.pricing.health import PRICING_METRICS
-from exporter.collector import Build
+from exporter.collector import Build, CollectorContext, SectionConfig
 from exporter.metrics import MetricTable
 
-# Without refresh there is nothing to fetch; health is still re-read, cheaply, this often.
-_HEALTH_INTERVAL_SECONDS = 300.0
+if TYPE_CHECKING:
+    from simulator import Simulator
 
 
 class PricingCollector:
     name: ClassVar[str] = "pricing"
     metrics: ClassVar[MetricTable] = PRICING_METRICS
+    config_model: ClassVar[type[SectionConfig]] = PricingConfig
+    top_level_key: ClassVar[str] = "pricing"
 
     def __init__(self, book: PriceBook, config: PricingConfig) -> None:
         self._book = book
         self._refresh = config.refresh_interval is not None
-        self.interval = config.refresh_interval or _HEALTH_INTERVAL_SECONDS
-        self.timeout = config.refresh_timeout
-        self.stale_after = 3 * self.interval
+        self.interval = config.run_interval
+        self.timeout = min(config.refresh_timeout, self.interval)
+
+    @classmethod
+    def from_config(cls, config: Any, context: CollectorContext) -> "PricingCollector":
+        settings = PricingConfig.model_validate(config)
+        return cls(PriceBook.from_config(settings, context.session_factory, context.clock), settings)
+
+    @classmethod
+    def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
+        return {}  # every start prices, from SkyPilot's local catalogs when nothing else is said
+
+    @classmethod
+    def demo_config(cls, section: Mapping[str, Any] | None, simulator: "Simulator") -> Mapping[str, Any]:
+        """The price list of the simulated fleet's instance types and Kubernetes contexts."""
+        from simulator.demo import DEMO_KUBERNETES_PRICING, demo_catalog_dir  # noqa: PLC0415
+
+        return {
+            "kubernetes": DEMO_KUBERNETES_PRICING,
+            **(section or {}),
+            "catalog_dir": str(demo_catalog_dir()),
+        }
 
     @property
     def book(self) -> PriceBook:
         return self._book
+
+    def services(self) -> Iterable[object]:
+        return (self._book,)
 
     def fetch(self) -> None:
         if self._refresh:

@@ -5,7 +5,7 @@ from typing import Annotated, Final, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from exporter.collector import StrictModel
+from exporter.collector import SectionConfig, StrictModel
 from exporter.durations import Duration
 from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, ByteSize
 
@@ -17,6 +17,8 @@ DEFAULT_REFRESH_URL: Final = (
 DEFAULT_REFRESH_FALLBACK_URL: Final = "https://skypilot-catalog.s3.us-east-1.amazonaws.com/catalogs/v8"
 
 Rate = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# Without refresh there is nothing to fetch; health is still re-read, cheaply, this often.
+HEALTH_INTERVAL_SECONDS: Final = 300.0
 
 
 class PricingRates(StrictModel):
@@ -54,7 +56,9 @@ class PriceOverride(StrictModel):
         return self
 
 
-class PricingConfig(StrictModel):
+class PricingConfig(SectionConfig):
+    """The top-level ``pricing:`` section; ``enabled: false`` leaves every replica unpriced."""
+
     catalog_dir: Path = Path("~/.sky/catalogs/v8")
     clouds: tuple[str, ...] | None = None  # None: every <cloud>/vms.csv found in catalog_dir
     refresh: Literal["off"] | Duration = "off"
@@ -79,3 +83,12 @@ class PricingConfig(StrictModel):
     def refresh_interval(self) -> float | None:
         """Seconds between catalog downloads, or None when refresh is off."""
         return None if self.refresh == "off" else float(self.refresh)
+
+    @property
+    def run_interval(self) -> float:
+        """How often the pricing collector runs: at each refresh, else to re-read catalog health."""
+        return self.refresh_interval or HEALTH_INTERVAL_SECONDS
+
+    @property
+    def stale_after_seconds(self) -> float:
+        return 3 * self.run_interval

@@ -58,7 +58,7 @@ class ProbesCollector:
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> "ProbesCollector":
         """A collector for the section; ValueError naming the key when a module cannot be built."""
-        settings = config if isinstance(config, ProbesConfig) else ProbesConfig.model_validate(config)
+        settings = ProbesConfig.model_validate(config)
         modules = compile_modules(settings, context.environ)
         book = TargetBook(settings.discover, settings.targets, modules, context.discovered)
         return cls(book, modules, settings.interval, settings.concurrency, context.logger)
@@ -66,6 +66,13 @@ class ProbesCollector:
     @classmethod
     def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
         return {} if environ.get(SKYSERVE_ENDPOINT_ENV, "").strip() else None
+
+    @classmethod
+    def demo_config(cls, section: Mapping[str, Any] | None, simulator: object) -> Mapping[str, Any]:
+        """Every simulated endpoint, replicas too, so the Endpoints dashboard fills at once."""
+        from simulator.demo import DEMO_INTERVAL  # noqa: PLC0415
+
+        return section if section is not None else {"interval": DEMO_INTERVAL, "discover": {"replicas": True}}
 
     def routes(self) -> Mapping[str, Route]:
         return {"/probe": self.endpoint.serve}
@@ -82,4 +89,4 @@ class ProbesCollector:
         out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
         for target, result in raw:
             add_result(out, target, result)
-        return Build(families=out.families(), records=raw)
+        return Build(families=out.families())

@@ -13,9 +13,9 @@ It emits, for example::
 The full list is ``metrics.SKYSERVE_METRICS``.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from collectors.pricing import PriceBook
 from collectors.pricing.replica_costs import ReplicaCosts
@@ -29,6 +29,9 @@ from collectors.skyserve.records import Fleet, ReplicaRecord, ServiceRecord, par
 from collectors.skyserve.transitions import TransitionTracker
 from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
 from exporter.metrics import FamilyBuilder, MetricTable
+
+if TYPE_CHECKING:
+    from simulator import Simulator
 
 _READY = "READY"
 
@@ -63,21 +66,21 @@ class SkyServeCollector:
         *,
         interval: float,
         timeout: float,
+        stale_after: float,
+        prices: Callable[[], PriceBook | None],
         tracker: TransitionTracker | None = None,
-        prices: PriceBook | None = None,
-        stale_after: float | None = None,
     ) -> None:
         self.interval = interval
         self.timeout = timeout
         self._client = client
         self._tracker = tracker if tracker is not None else TransitionTracker()
         self._prices = prices
-        self._costs = ReplicaCosts(stale_after if stale_after is not None else 3 * interval)
+        self._costs = ReplicaCosts(stale_after)
 
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> "SkyServeCollector":
         """A collector for the section; ValueError naming the key when the endpoint or token is unusable."""
-        settings = config if isinstance(config, SkyServeConfig) else SkyServeConfig.model_validate(config)
+        settings = SkyServeConfig.model_validate(config)
         connection = resolve_connection(settings, context.environ)
         client = SkyServeClient(
             context.session_factory(),
@@ -89,13 +92,25 @@ class SkyServeCollector:
             client,
             interval=settings.interval,
             timeout=settings.timeout,
-            prices=context.prices,
             stale_after=settings.stale_after_seconds,
+            prices=context.service_lookup(PriceBook),
         )
 
     @classmethod
     def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
         return {} if environ.get(ENDPOINT_ENV, "").strip() else None
+
+    @classmethod
+    def demo_config(cls, section: Mapping[str, Any] | None, simulator: "Simulator") -> Mapping[str, Any]:
+        """The simulated API server, which takes no token."""
+        from simulator.demo import DEMO_INTERVAL  # noqa: PLC0415
+
+        demo = {
+            key: value
+            for key, value in (section or {"interval": DEMO_INTERVAL}).items()
+            if key != "token_file"
+        }
+        return {**demo, "endpoint": simulator.url}
 
     def fetch(self) -> Polled:
         return Polled.decode(self._client.fetch())
@@ -111,10 +126,9 @@ class SkyServeCollector:
         for replica in replicas:
             families.add_replica(out, replica)
         families.add_transitions(out, self._tracker.samples())
-        self._costs.add(out, now, priced_replicas(replicas, self._prices))
+        self._costs.add(out, now, priced_replicas(replicas, self._prices()))
         return Build(
             families=out.families(),
-            records=fleet.services,
             skipped=fleet.skipped,
             services=tuple(_summary(service) for service in fleet.services),
             endpoints=_endpoints(fleet.services),

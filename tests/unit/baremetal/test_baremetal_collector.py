@@ -180,8 +180,7 @@ def test_fixed_prices_split_evenly_among_hosted_replicas(fleet: Fleet) -> None:
 
 
 def test_replica_prices_is_the_seam_for_the_shared_cost_families(fleet: Fleet) -> None:
-    build, _ = _collect(_collector(fleet.inventory))
-    prices = replica_prices(record.node for record in build.records)
+    prices = replica_prices(_collector(fleet.inventory).fetch().nodes.nodes)
     healthy = [p for p in prices if p.replica_id.startswith("healthy:")]
     assert [p.price.hourly for p in healthy] == [pytest.approx(0.5), pytest.approx(0.5)]
     assert {(p.source, p.cloud, p.region, p.spot, p.price.source) for p in healthy} == {
@@ -348,8 +347,11 @@ def test_an_inventory_node_wins_over_an_ssh_pool_host_of_the_same_name(fleet: Fl
     pools.write_text("lab:\n  hosts: [healthy, 10.9.9.9]\n")
     collector = _collector(fleet.inventory, ssh_node_pools=str(pools))
     build = collector.build(collector.fetch(), NOW)
-    names = [record.node.name for record in build.records]
+    # From the families, not parsed into a dict, so that a node exported twice is seen twice.
+    info = [s.labels for f in build.families for s in f.samples if s.name == "skyserve_node_info"]
+    names = [labels["node"] for labels in info]
     assert names.count("healthy") == 1 and "10.9.9.9" in names
+    assert {labels["cloud"] for labels in info if labels["node"] == "healthy"} == {"hetzner"}
     assert build.skipped == {DUPLICATE_NODE: 1}
 
 

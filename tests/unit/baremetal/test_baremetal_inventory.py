@@ -41,7 +41,7 @@ def _problems(*nodes: dict[str, Any]) -> list[str]:
     return caught.value.problems
 
 
-def test_the_design_example() -> None:
+def test_the_documented_example() -> None:
     (box,) = parse_inventory(DOCUMENTED_EXAMPLE).nodes
     assert (box.name, box.address, box.cloud, box.region, box.zone) == (
         "gpu-box-1",

@@ -8,11 +8,11 @@ import requests
 from collectors.baremetal.collector import BareMetalCollector
 from collectors.baremetal.config import BareMetalConfig
 from exporter.config import ExporterConfig, validate_config
-from exporter.demo import DEMO_BAREMETAL_NODES, demo_baremetal, demo_config
+from exporter.demo import DEMO_BAREMETAL_NODES, demo_config
 from exporter.registry import discover
 from simulator import Simulator
 from simulator.baremetal import BareMetalFleet
-from tests.unit.baremetal.helpers import context, render, samples, value
+from tests.unit.baremetal.helpers import context
 
 NOW = 1_795_830_000.0
 
@@ -20,9 +20,13 @@ NOW = 1_795_830_000.0
 def _ups(inventory: Path) -> dict[str, float | None]:
     collector = BareMetalCollector.from_config({"inventory": str(inventory), "timeout": "2s"}, context())
     build = collector.build(collector.fetch(), NOW)
-    found = samples(render(build.families))
-    names = [record.node.name for record in build.records]
-    return {name: value(found, "skyserve_node_up", node=name) for name in names}
+    # Node by node, in the inventory's order, as the families hold them.
+    return {
+        sample.labels["node"]: sample.value
+        for family in build.families
+        for sample in family.samples
+        if sample.name == "skyserve_node_up"
+    }
 
 
 def test_the_simulator_runs_no_bare_metal_nodes_unless_asked() -> None:
@@ -58,7 +62,7 @@ def test_every_path_of_a_failing_node_answers_500() -> None:
 def test_the_demo_points_the_collector_at_the_simulated_inventory() -> None:
     with Simulator(services=1, replicas_per_service=1, baremetal_nodes=DEMO_BAREMETAL_NODES) as sim:
         raw = ExporterConfig(collectors={"baremetal": {"ssh_node_pools": "/nonexistent", "timeout": "3s"}})
-        config = demo_config(raw, sim)
+        config = demo_config(raw, sim, discover())
         section = config.collectors["baremetal"]
         assert section == {"inventory": str(sim.baremetal_inventory_path), "timeout": "3s"}
         loaded = validate_config(config, discover())
@@ -69,5 +73,5 @@ def test_the_demo_points_the_collector_at_the_simulated_inventory() -> None:
 
 def test_without_simulated_nodes_the_demo_adds_no_section() -> None:
     with Simulator(services=1, replicas_per_service=1) as sim:
-        assert demo_baremetal({}, sim) == {}
-        assert "baremetal" not in demo_config(ExporterConfig(), sim).collectors
+        assert BareMetalCollector.demo_config(None, sim) is None
+        assert "baremetal" not in demo_config(ExporterConfig(), sim, discover()).collectors

@@ -278,7 +278,7 @@ def test_configmap_config_is_valid_for_the_exporter(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     factories = discover()
     loaded = validate_config(read_config(path, factories, {}), factories)
-    assert [c.factory.name for c in loaded.collectors] == ["skyserve", "kubernetes", "probes"]
+    assert [c.factory.name for c in loaded.collectors] == ["skyserve", "kubernetes", "probes", "pricing"]
 
 
 def config_document() -> dict[str, Any]:

@@ -4,7 +4,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from exporter.collector import CollectorConfig
+from collectors.pricing.collector import PricingCollector
+from exporter.collector import CollectorConfig, CollectorFactory
 from exporter.config import load_config
 from exporter.config_errors import ConfigError
 from tests.unit.framework.fakes import FakeCollector
@@ -25,6 +26,8 @@ class StrictFake(FakeCollector):
 
 
 FACTORIES = {"fake": FakeCollector, "strict": StrictFake}
+# With a plugin that claims a top-level key, as the real pricing collector does.
+WITH_PRICING: dict[str, CollectorFactory] = {**FACTORIES, "pricing": PricingCollector}
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -35,7 +38,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def problems_of(tmp_path: Path, text: str) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load_config(write(tmp_path, text), FACTORIES, {})
+        load_config(write(tmp_path, text), WITH_PRICING, {})
     return caught.value.problems
 
 
@@ -43,15 +46,18 @@ def test_valid_config_enables_sections_with_parsed_durations(tmp_path: Path) -> 
     path = write(tmp_path, "collectors:\n  fake: {interval: 1m, timeout: 500ms}\n  strict: {endpoint: x}\n")
     enabled = load_config(path, FACTORIES, {}).collectors
     assert [e.factory.name for e in enabled] == ["fake", "strict"]
-    assert enabled[0].config.interval == 60.0
-    assert enabled[0].config.timeout == 0.5
-    assert enabled[0].config.stale_after_seconds == 180.0
+    config = enabled[0].config
+    assert isinstance(config, CollectorConfig)
+    assert config.interval == 60.0
+    assert config.timeout == 0.5
+    assert config.stale_after_seconds == 180.0
 
 
 def test_empty_section_uses_defaults_and_enabled_false_disables(tmp_path: Path) -> None:
     path = write(tmp_path, "collectors:\n  fake:\n  strict: {endpoint: x, enabled: false}\n")
     enabled = load_config(path, FACTORIES, {}).collectors
     assert [e.factory.name for e in enabled] == ["fake"]
+    assert isinstance(enabled[0].config, CollectorConfig)
     assert enabled[0].config.interval == 30.0
 
 
@@ -66,8 +72,16 @@ def test_empty_section_uses_defaults_and_enabled_false_disables(tmp_path: Path) 
             "collectors.fake.enabled: Input should be a valid boolean",
         ),
         ("collectors:\n  strict: {}\n", "collectors.strict.endpoint: Field required"),
-        ("collectors:\n  nosuch: {}\n", "collectors.nosuch: unknown collector (installed: fake, strict)"),
-        ("pricingg: {}\n", "pricingg: unknown key"),
+        (
+            "collectors:\n  nosuch: {}\n",
+            "collectors.nosuch: unknown collector (installed: fake, strict, pricing)",
+        ),
+        ("pricingg: {}\n", "pricingg: unknown key (known: collectors, pricing)"),
+        ("pricing: 5\n", "pricing: Input should be a valid dictionary"),
+        (
+            "collectors:\n  pricing: {}\n",
+            "collectors.pricing: configured by the top-level 'pricing:' section",
+        ),
         ("pricing: {refresh: sometimes}\n", "pricing.refresh"),
         ("pricing: {overrides: [{cloud: aws}]}\n", "pricing.overrides.0"),
         ("collectors: [1, 2]\n", "collectors: Input should be a valid dictionary"),
@@ -109,3 +123,17 @@ def test_without_a_file_the_environment_decides(tmp_path: Path) -> None:
     assert [(e.factory.name, getattr(e.config, "endpoint", None)) for e in enabled] == [
         ("strict", "http://h")
     ]
+
+
+def test_a_top_level_section_is_on_unless_turned_off(tmp_path: Path) -> None:
+    def names(text: str) -> list[str]:
+        return [e.factory.name for e in load_config(write(tmp_path, text), WITH_PRICING, {}).collectors]
+
+    assert names("collectors:\n  fake:\n") == ["fake", "pricing"], "left out, its default applies"
+    assert names("collectors:\n  fake:\npricing:\n") == ["fake", "pricing"]
+    assert names("collectors:\n  fake:\npricing: {enabled: false}\n") == ["fake"]
+
+
+def test_without_a_file_top_level_and_collector_defaults_come_from_the_environment() -> None:
+    loaded = load_config(None, WITH_PRICING, {"STRICT_ENDPOINT": "http://x"})
+    assert [e.factory.name for e in loaded.collectors] == ["strict", "pricing"]

@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 import pytest
 
-from collectors.pricing import PricingConfig
 from exporter.collector import CollectorConfig, CollectorContext
 from exporter.config import EnabledCollector, LoadedConfig
 from exporter.config_errors import ConfigError
@@ -58,7 +57,7 @@ class Config:
             EnabledCollector(factories[name], CollectorConfig.model_validate(section))
             for name, section in self.sections.items()
         ]
-        return LoadedConfig(enabled, PricingConfig(catalog_dir="/nonexistent"))
+        return LoadedConfig(enabled)
 
 
 @pytest.fixture(autouse=True)
@@ -204,3 +203,64 @@ def test_a_run_of_a_replaced_collector_never_lands_after_the_new_config() -> Non
     finally:
         release.set()
         scheduler.shutdown(wait=True)
+
+
+class RateCard:
+    """A service one collector offers the others, as the pricing collector offers its price book."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+
+
+class Provider(Scripted):
+    """Offers a rate card built from its section; ``interval`` stands in for a pricing key."""
+
+    name: ClassVar[str] = "provider"
+
+    @classmethod
+    def from_config(cls, config: CollectorConfig, context: CollectorContext) -> "Scripted":
+        collector = super().from_config(config, context)
+        collector.card = RateCard(config.interval)  # type: ignore[attr-defined]
+        return collector
+
+    def services(self) -> tuple[object, ...]:
+        return (self.card,)  # type: ignore[attr-defined]
+
+
+class Consumer(Scripted):
+    """Reports the rate of whatever card is offered when it runs."""
+
+    name: ClassVar[str] = "consumer"
+
+    @classmethod
+    def from_config(cls, config: CollectorConfig, context: CollectorContext) -> "Scripted":
+        card = context.service_lookup(RateCard)
+        collector = cls(
+            [lambda: {"rate": int(getattr(card(), "rate", -1))}],
+            interval=config.interval,
+            timeout=config.timeout,
+        )
+        cls.built.append(collector)
+        return collector
+
+
+def test_a_replaced_service_reaches_collectors_that_were_not_rebuilt() -> None:
+    sections: dict[str, dict[str, Any]] = {"consumer": {"interval": "30s"}, "provider": {"interval": "40s"}}
+    factories = {"consumer": Consumer, "provider": Provider}
+
+    def load() -> LoadedConfig:
+        return LoadedConfig(
+            [EnabledCollector(factories[n], CollectorConfig.model_validate(s)) for n, s in sections.items()]
+        )
+
+    running = RunningCollectors(load, SnapshotStore({}), {}, time.time, LOG)
+    running.load()
+    (consumer,) = [c for c in running.collectors if c.name == "consumer"]
+    assert consumer.fetch() == {"rate": 40}
+    sections["provider"] = {"interval": "50s"}
+    assert running.reload() is None
+    assert next(c for c in running.collectors if c.name == "consumer") is consumer, "consumer kept"
+    assert consumer.fetch() == {"rate": 50}, "it sees the new card"
+    del sections["provider"]
+    assert running.reload() is None
+    assert consumer.fetch() == {"rate": -1}, "no provider, no service"

@@ -14,7 +14,7 @@ from prometheus_client.exposition import generate_latest
 from collectors.kubernetes.collector import KubernetesCollector
 from collectors.pricing import PriceBook, PricingConfig
 from exporter.collector import CollectorContext
-from exporter.demo import DEMO_KUBERNETES_PRICING, demo_catalog_dir
+from simulator.demo import DEMO_KUBERNETES_PRICING, demo_catalog_dir
 
 NOW = 1_795_830_000.0
 CREATED = "2026-11-28T10:00:00Z"
@@ -145,7 +145,7 @@ def context(prices: PriceBook | None = None, environ: Mapping[str, str] | None =
         clock=lambda: NOW,
         logger=logging.getLogger("test.kubernetes"),
         environ=dict(environ or {}),
-        prices=prices,
+        offered=lambda: () if prices is None else (prices,),
     )
 
 

@@ -29,7 +29,7 @@ def test_defaults() -> None:
     assert config.effective_selector == "!skypilot-cluster-name"
 
 
-def test_design_example_section_validates(tmp_path: Path) -> None:
+def test_a_full_section_validates(tmp_path: Path) -> None:
     config = KubernetesConfig.model_validate(
         {
             "kubeconfig": str(tmp_path / "config"),

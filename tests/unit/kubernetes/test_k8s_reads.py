@@ -141,7 +141,8 @@ def test_a_record_that_cannot_be_encoded_is_skipped_and_the_rest_exported(
     kube = collector({"kubeconfig": str(_kubeconfig(tmp_path, base)), "contexts": ["prod"]})
     build = kube.build(kube.fetch(), NOW)
 
-    assert sorted(record.name for record in build.records) == ["good-1", "good-2"]
+    replicas = samples(build.families, "skyserve_replica_info")
+    assert sorted(sample["replica_id"] for sample in replicas) == ["good-1", "good-2"]
     assert build.skipped == {BAD_ENCODING: 4}
     assert [sample["node"] for sample in samples(build.families, "skyserve_node_info")] == ["gpu-1"]
     for fmt in Format:

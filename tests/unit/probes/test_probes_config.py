@@ -17,7 +17,8 @@ def problems(section: dict[str, Any]) -> list[str]:
     return caught.value.problems
 
 
-def test_defaults_follow_design_section_8() -> None:
+def test_defaults_are_the_documented_ones() -> None:
+    # As docs/metrics.md lists them for collectors.probes.
     config = ProbesConfig()
     assert (config.interval, config.concurrency) == (15.0, 64)
     assert (config.discover.services, config.discover.replicas, config.discover.nodes) == (True, False, True)
@@ -35,7 +36,8 @@ def test_defaults_follow_design_section_8() -> None:
     )
 
 
-def test_the_design_example_validates() -> None:
+def test_the_example_config_section_validates() -> None:
+    # The collectors.probes section of docs/config.example.yml.
     config = ProbesConfig.model_validate(
         {
             "interval": "15s",

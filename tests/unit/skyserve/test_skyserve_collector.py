@@ -212,7 +212,7 @@ def test_build_summary_fields() -> None:
     build = _collector().build(_raw(), NOW)
     assert build.skipped == {"invalid_service": 1, "invalid_replica": 2}
     assert build.upstream == UPSTREAM
-    assert [s.name for s in build.records] == ["llama-svc", "mistral-svc", "embed-svc"]
+    assert [s.name for s in build.services] == ["llama-svc", "mistral-svc", "embed-svc"]
     assert build.services[0] == ServiceSummary(
         name="llama-svc",
         source="skyserve",

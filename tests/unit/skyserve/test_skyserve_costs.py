@@ -8,7 +8,7 @@ import pytest
 from collectors.pricing import PriceBook, PricingConfig
 from collectors.skyserve.client import ServeStatusAnswer
 from collectors.skyserve.collector import Polled, SkyServeCollector
-from exporter.demo import demo_catalog_dir
+from simulator.demo import demo_catalog_dir
 from tests.unit.skyserve.helpers import ENDPOINT, context, render, samples
 
 NOW = 1_795_830_000.0
@@ -22,7 +22,7 @@ def book() -> PriceBook:
 
 def collector(prices: PriceBook | None) -> SkyServeCollector:
     made = SkyServeCollector.from_config(
-        {"endpoint": ENDPOINT, "interval": "30s"}, replace(context(), prices=prices)
+        {"endpoint": ENDPOINT, "interval": "30s"}, replace(context(), offered=lambda: (prices,))
     )
     assert isinstance(made, SkyServeCollector)
     return made

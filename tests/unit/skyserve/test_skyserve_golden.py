@@ -14,7 +14,7 @@ from pathlib import Path
 from collectors.pricing import PriceBook, PricingConfig
 from collectors.skyserve.client import ServeStatusAnswer
 from collectors.skyserve.collector import Polled, SkyServeCollector
-from exporter.demo import demo_catalog_dir
+from simulator.demo import demo_catalog_dir
 from tests.unit.golden import assert_golden, exposition
 from tests.unit.skyserve.helpers import ENDPOINT, context, recorded_services
 
@@ -27,7 +27,7 @@ UPSTREAM = {"version": "0.14.1", "api_version": "62"}
 def _collector() -> SkyServeCollector:
     prices = PriceBook.from_config(PricingConfig(catalog_dir=demo_catalog_dir()))
     made = SkyServeCollector.from_config(
-        {"endpoint": ENDPOINT, "interval": "30s"}, replace(context(), prices=prices)
+        {"endpoint": ENDPOINT, "interval": "30s"}, replace(context(), offered=lambda: (prices,))
     )
     assert isinstance(made, SkyServeCollector)
     return made

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
@@ -235,9 +236,12 @@ def test_a_record_that_cannot_be_encoded_is_skipped_and_the_rest_exported(server
     collector = SkyServeCollector.from_config({"endpoint": endpoint}, context())
     build = collector.build(collector.fetch(), 1_795_830_000.0)
 
-    assert [service.name for service in build.records] == ["good-svc", "other-svc"]
-    assert [len(service.replicas) for service in build.records] == [1, 1]
     assert build.skipped == {BAD_ENCODING: 5}
+    text = encode_families(Format.TEXT, build.families).decode("utf-8")
+    exported = {family.name: family.samples for family in text_string_to_metric_families(text)}
+    assert [s.labels["service_name"] for s in exported["skyserve_service_info"]] == ["good-svc", "other-svc"]
+    replicas = [(s.labels["service_name"], s.labels["replica_id"]) for s in exported["skyserve_replica_info"]]
+    assert replicas == [("good-svc", "1"), ("other-svc", "1")]
     for fmt in Format:
         text = encode_families(fmt, build.families).decode("utf-8")
         assert 'service_name="good-svc"' in text and 'service_name="other-svc"' in text
