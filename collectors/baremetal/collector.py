@@ -33,7 +33,7 @@ from collectors.baremetal.nodes import SOURCE, NodeSet
 from collectors.baremetal.records import READY, NodeRecord, ReplicaRecord, assess
 from collectors.baremetal.source import NodeSource, WatchedFile
 from collectors.baremetal.ssh_pools import parse_ssh_node_pools
-from collectors.pricing.replica_costs import ReplicaCosts
+from collectors.pricing import ReplicaCosts
 from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
 from exporter.metrics import FamilyBuilder, MetricTable
 

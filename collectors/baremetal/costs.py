@@ -12,8 +12,7 @@ the hourly, accrued and unpriced cost families every replica source emits.
 from collections.abc import Iterable
 
 from collectors.baremetal.nodes import SOURCE, Node
-from collectors.pricing import Price
-from collectors.pricing.replica_costs import PricedReplica
+from collectors.pricing import Price, PricedReplica
 
 
 def replica_prices(nodes: Iterable[Node]) -> tuple[PricedReplica, ...]:

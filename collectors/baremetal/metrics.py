@@ -5,7 +5,7 @@ so the exporter joins every collector's samples under one header; ``source="bare
 them apart.
 """
 
-from collectors.pricing.replica_costs import REPLICA_COST_SPECS
+from collectors.pricing import REPLICA_COST_SPECS
 from collectors.replica_families import REPLICA_INFO, REPLICA_STATUS, REPLICAS_BY_CLOUD
 from exporter.metrics import MetricSpec, MetricTable
 

@@ -4,7 +4,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from collectors.pricing.model import Price
+from collectors.pricing import Price
 
 SOURCE = "baremetal"
 SPOT = "false"  # a fixed-price box is never preemptible

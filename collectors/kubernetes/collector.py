@@ -27,8 +27,7 @@ from collectors.kubernetes.cost import price_nodes, price_replicas
 from collectors.kubernetes.listing import ClusterListings, ListQuery
 from collectors.kubernetes.metrics import KUBERNETES_METRICS, SOURCE
 from collectors.kubernetes.records import DUPLICATE_NODE, Cluster, PodRecord, PodRules, parse_cluster
-from collectors.pricing import PriceBook
-from collectors.pricing.replica_costs import ReplicaCosts
+from collectors.pricing import PriceBook, ReplicaCosts
 from exporter.collector import Build, CollectorConfig, CollectorContext, ServiceSummary
 from exporter.metrics import FamilyBuilder, MetricTable
 

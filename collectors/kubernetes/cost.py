@@ -20,9 +20,15 @@ from typing import Final
 
 from collectors.kubernetes.metrics import SOURCE
 from collectors.kubernetes.records import NodeRecord, PodRecord
-from collectors.pricing import Price, PriceBook, PriceQuery
-from collectors.pricing.model import INCOMPLETE_RESOURCES, NO_PRICE_BOOK, unpriced
-from collectors.pricing.replica_costs import PricedReplica
+from collectors.pricing import (
+    INCOMPLETE_RESOURCES,
+    NO_PRICE_BOOK,
+    Price,
+    PriceBook,
+    PricedReplica,
+    PriceQuery,
+    unpriced,
+)
 
 UNKNOWN_NODE: Final = "unknown_node"
 NO_REQUESTS: Final = "no_requests"

@@ -8,7 +8,7 @@ collector's node families.
 
 from typing import Final
 
-from collectors.pricing.replica_costs import REPLICA_COST_SPECS
+from collectors.pricing import REPLICA_COST_SPECS
 from collectors.replica_families import (
     REPLICA_ACCELERATORS,
     REPLICA_INFO,

@@ -1,16 +1,32 @@
 """The price book: hourly list prices for replicas and nodes, from SkyPilot's own catalogs and rules.
 
-Used by the SkyServe, Kubernetes and bare-metal collectors. Prices follow SkyPilot 0.14 (v8
-catalogs, ``kubernetes.pricing``); overrides and fixed prices come from the ``pricing:`` config.
+Used by the SkyServe, Kubernetes and bare-metal collectors, which import it from here only: the
+modules inside are the pricing plugin's own. Prices follow SkyPilot 0.14 (v8 catalogs,
+``kubernetes.pricing``); overrides and fixed prices come from the ``pricing:`` config.
 """
 
 from collectors.pricing.book import PriceBook
 from collectors.pricing.config import KubernetesPricing, PriceOverride, PricingConfig, PricingRates
 from collectors.pricing.health import PRICING_METRICS, CatalogHealth
-from collectors.pricing.model import Price, PriceQuery, PriceSource
+from collectors.pricing.model import (
+    HOURS_PER_MONTH,
+    INCOMPLETE_RESOURCES,
+    NO_FIXED_PRICE,
+    NO_PRICE_BOOK,
+    Price,
+    PriceQuery,
+    PriceSource,
+    unpriced,
+)
+from collectors.pricing.replica_costs import REPLICA_COST_SPECS, PricedReplica, ReplicaCosts
 
 __all__ = [
+    "HOURS_PER_MONTH",
+    "INCOMPLETE_RESOURCES",
+    "NO_FIXED_PRICE",
+    "NO_PRICE_BOOK",
     "PRICING_METRICS",
+    "REPLICA_COST_SPECS",
     "CatalogHealth",
     "KubernetesPricing",
     "Price",
@@ -18,6 +34,9 @@ __all__ = [
     "PriceOverride",
     "PriceQuery",
     "PriceSource",
+    "PricedReplica",
     "PricingConfig",
     "PricingRates",
+    "ReplicaCosts",
+    "unpriced",
 ]

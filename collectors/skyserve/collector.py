@@ -17,8 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from collectors.pricing import PriceBook
-from collectors.pricing.replica_costs import ReplicaCosts
+from collectors.pricing import PriceBook, ReplicaCosts
 from collectors.skyserve import families
 from collectors.skyserve.client import ServeStatusAnswer, SkyServeClient
 from collectors.skyserve.config import ENDPOINT_ENV, SkyServeConfig

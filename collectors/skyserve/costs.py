@@ -9,9 +9,7 @@ is worse than showing its price.
 
 from collections.abc import Iterable, Iterator
 
-from collectors.pricing import PriceBook, PriceQuery
-from collectors.pricing.model import NO_PRICE_BOOK, unpriced
-from collectors.pricing.replica_costs import PricedReplica
+from collectors.pricing import NO_PRICE_BOOK, PriceBook, PricedReplica, PriceQuery, unpriced
 from collectors.skyserve.metrics import SOURCE
 from collectors.skyserve.records import ReplicaRecord
 

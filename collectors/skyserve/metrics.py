@@ -1,6 +1,6 @@
 """The SkyServe collector's metric families: the one table docs and tests check against."""
 
-from collectors.pricing.replica_costs import REPLICA_COST_SPECS
+from collectors.pricing import REPLICA_COST_SPECS
 from collectors.replica_families import (
     REPLICA_ACCELERATORS,
     REPLICA_INFO,

@@ -18,7 +18,7 @@ from collectors.baremetal.costs import replica_prices
 from collectors.baremetal.inventory import SSH_PORT
 from collectors.baremetal.metrics import BAREMETAL_METRICS
 from collectors.baremetal.source import DUPLICATE_NODE
-from collectors.pricing.replica_costs import REPLICA_COST_SPECS
+from collectors.pricing import REPLICA_COST_SPECS
 from collectors.skyserve.metrics import SKYSERVE_METRICS
 from exporter.collector import Build, Collector, Endpoint, ServiceSummary
 from exporter.runner import run_once

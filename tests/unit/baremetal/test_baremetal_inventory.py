@@ -7,7 +7,7 @@ import yaml
 
 from collectors.baremetal.inventory import SSH_PORT, InventoryError, parse_inventory
 from collectors.baremetal.nodes import Target
-from collectors.pricing.model import HOURS_PER_MONTH, NO_FIXED_PRICE
+from collectors.pricing import HOURS_PER_MONTH, NO_FIXED_PRICE
 from tests.unit.baremetal.helpers import node
 
 # A full inventory in the shape docs/metrics.md describes.

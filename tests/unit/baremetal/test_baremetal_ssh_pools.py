@@ -11,7 +11,7 @@ import pytest
 from collectors.baremetal.inventory import SSH_PORT
 from collectors.baremetal.nodes import Target
 from collectors.baremetal.ssh_pools import INVALID_HOST, SshNodePoolsError, parse_ssh_node_pools
-from collectors.pricing.model import NO_FIXED_PRICE
+from collectors.pricing import NO_FIXED_PRICE
 
 # The shapes of SkyPilot's docs ("Deploy SkyPilot on existing machines") and of
 # sky/ssh_node_pools/utils.py::prepare_hosts_info, with secrets that must never come out again.

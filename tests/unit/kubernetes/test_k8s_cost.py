@@ -22,8 +22,7 @@ from collectors.kubernetes.records import (
     parse_node,
     parse_pod,
 )
-from collectors.pricing import PriceBook, PriceQuery
-from collectors.pricing.model import INCOMPLETE_RESOURCES, NO_PRICE_BOOK
+from collectors.pricing import INCOMPLETE_RESOURCES, NO_PRICE_BOOK, PriceBook, PriceQuery
 from tests.unit.kubernetes.fixtures import gke_node, node, pod
 
 RULES = PodRules("app.kubernetes.io/name", include_skypilot=False)
