@@ -14,6 +14,7 @@ import yaml
 
 from exporter.collector import CollectorFactory, SectionConfig, StrictModel, top_level_key_of
 from exporter.config_errors import ConfigError, format_validation_error
+from exporter.durations import WRITTEN_CONTEXT
 from exporter.registry import describe
 
 __all__ = ["ConfigError", "EnabledCollector", "LoadedConfig", "load_config", "read_config", "validate_config"]
@@ -112,7 +113,7 @@ def _enable(
     problems: list[str],
 ) -> None:
     try:
-        config = factory.config_model.model_validate(section)
+        config = factory.config_model.model_validate(section, context=WRITTEN_CONTEXT)
     except pydantic.ValidationError as exc:
         problems.extend(format_validation_error(exc, prefix=path))
         return

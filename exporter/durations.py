@@ -1,16 +1,23 @@
 """Durations written as Prometheus-style strings (``30s``, ``5m``, ``1h30m``, ``250ms``)."""
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Annotated
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import BeforeValidator, PlainSerializer, ValidationInfo
 
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 
 
+# The validation context under which a number without a unit is refused: what an operator wrote
+# in a config file. Code building a model directly may pass seconds as a number.
+WRITTEN_CONTEXT: Mapping[str, object] = MappingProxyType({"written": True})
+
+
 def parse_duration(value: object) -> float:
-    """Seconds for a duration string; bare numbers are seconds. Raises ValueError with the reason."""
+    """Seconds for a duration string; numbers are seconds. Raises ValueError with the reason."""
     if isinstance(value, bool):
         raise ValueError(f"expected a duration such as '30s', got {value!r}")
     if isinstance(value, int | float):
@@ -37,5 +44,13 @@ def format_duration(seconds: float) -> str:
     return f"{round(seconds * 1000)}ms"
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(format_duration)]
+def _validate(value: object, info: ValidationInfo) -> float:
+    written = isinstance(info.context, Mapping) and info.context.get("written") is True
+    if written and isinstance(value, int | float) and not isinstance(value, bool):
+        # As in Prometheus: `interval: 30` might mean seconds or minutes; say which.
+        raise ValueError(f"a duration needs a unit: write '{value:g}s' for {value:g} seconds")
+    return parse_duration(value)
+
+
+Duration = Annotated[float, BeforeValidator(_validate), PlainSerializer(format_duration)]
 """A config field holding seconds, written in the file as ``30s`` or ``5m``."""

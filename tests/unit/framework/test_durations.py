@@ -1,6 +1,11 @@
+from pathlib import Path
+
 import pytest
 
+from exporter.collector import CollectorConfig
+from exporter.config import ConfigError, load_config
 from exporter.durations import format_duration, parse_duration
+from tests.unit.framework.fakes import FakeCollector
 
 
 @pytest.mark.parametrize(
@@ -20,3 +25,18 @@ def test_rejects_what_is_not_a_positive_duration(bad: object) -> None:
 def test_formats_back() -> None:
     assert format_duration(30.0) == "30s"
     assert format_duration(0.25) == "250ms"
+
+
+def test_a_written_number_without_a_unit_is_refused_naming_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "config.yml"
+    path.write_text("collectors:\n  fake: {interval: 30, timeout: 2.5}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {"fake": FakeCollector}, {})
+    assert caught.value.problems == [
+        "collectors.fake.interval: a duration needs a unit: write '30s' for 30 seconds",
+        "collectors.fake.timeout: a duration needs a unit: write '2.5s' for 2.5 seconds",
+    ]
+
+
+def test_code_may_still_give_seconds_as_numbers() -> None:
+    assert CollectorConfig(interval=60, timeout=5).interval == 60.0
