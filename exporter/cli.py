@@ -12,7 +12,7 @@ from pathlib import Path
 
 from exporter import __version__
 from exporter.app import create_app
-from exporter.collector import ServiceProvider, routes_of
+from exporter.collector import ServiceProvider, routes_of, waits_for_discoveries
 from exporter.config import ExporterConfig, LoadedConfig, read_config, validate_config
 from exporter.config_errors import ConfigError
 from exporter.durations import parse_duration
@@ -144,7 +144,8 @@ def _running_collectors(
 
 def _collect_once(running: RunningCollectors, logger: logging.Logger) -> int:
     store = running.store
-    for collector in running.collectors:
+    # Those that work on what the others discover run last, so they see it.
+    for collector in sorted(running.collectors, key=waits_for_discoveries):
         snapshot = DeadlineRunner(collector, time.time, logger).run()
         if snapshot is not None:  # always, for a runner that has never run
             store.put(snapshot)

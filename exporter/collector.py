@@ -172,6 +172,21 @@ def routes_of(collectors: Iterable[object]) -> dict[str, Route]:
 
 
 @runtime_checkable
+class EndpointConsumer(Protocol):
+    """A collector that works on the endpoints the others discover, as the probes do.
+
+    While ``uses_discovered()`` is true its first run waits for every other collector's first run,
+    so that its first answer covers what they found instead of an empty round.
+    """
+
+    def uses_discovered(self) -> bool: ...
+
+
+def waits_for_discoveries(collector: object) -> bool:
+    return isinstance(collector, EndpointConsumer) and collector.uses_discovered()
+
+
+@runtime_checkable
 class ServiceProvider(Protocol):
     """A collector that offers services to the others, as the pricing collector offers the price
     book; the others find them with ``CollectorContext.service``."""

@@ -11,6 +11,18 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+class SectionError(ValueError):
+    """A section that validates but cannot run, found when its collector is built (a token file
+    that cannot be read, say). ``key`` is the path inside the section (``token_file``) and
+    ``reason`` says why, without the value, which may be secret; the framework adds the section's
+    own path, so every problem reads ``key.path: reason``."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
 def format_validation_error(exc: pydantic.ValidationError, prefix: str = "") -> list[str]:
     lines = []
     for error in exc.errors(include_url=False, include_input=False):

@@ -14,9 +14,16 @@ from dataclasses import dataclass
 
 import requests
 
-from exporter.collector import Collector, CollectorContext, Endpoint, services_of
+from exporter.collector import (
+    Collector,
+    CollectorContext,
+    Endpoint,
+    services_of,
+    top_level_key_of,
+    waits_for_discoveries,
+)
 from exporter.config import LoadedConfig
-from exporter.config_errors import ConfigError
+from exporter.config_errors import ConfigError, SectionError
 from exporter.scheduler import CollectorScheduler
 from exporter.snapshot import SnapshotStore
 
@@ -105,10 +112,14 @@ class RunningCollectors:
             if kept is not None:
                 planned[name] = kept
                 continue
+            path = top_level_key_of(item.factory) or f"collectors.{name}"
             try:
                 built = item.factory.from_config(item.config, context)
+            except SectionError as exc:
+                problems.append(f"{path}.{exc.key}: {exc.reason}")
+                continue
             except ValueError as exc:
-                problems.append(f"collectors.{name}: {exc}")
+                problems.append(f"{path}: {exc}")
                 continue
             planned[name] = Member(item.config, built, item.config.stale_after_seconds)
         if problems:
@@ -131,7 +142,12 @@ class RunningCollectors:
             old = self._members.get(name)
             if old is member:
                 continue
-            generation = self._store.schedule(name, member.collector.interval, member.stale_after)
+            generation = self._store.schedule(
+                name,
+                member.collector.interval,
+                member.stale_after,
+                after_others=waits_for_discoveries(member.collector),
+            )
             if self._scheduler is not None:
                 self._scheduler.add(member.collector, generation)
             changed.append(name if old is not None else f"+{name}")

@@ -37,7 +37,11 @@ class CollectorScheduler:
         # one's run is still in flight under the same id.
         job_id = self._job_ids[collector.name] = f"{collector.name}#{generation}"
         job = CollectorJob(
-            DeadlineRunner(collector, self._clock, self._logger), self._store, self._logger, generation
+            DeadlineRunner(collector, self._clock, self._logger),
+            self._store,
+            self._logger,
+            generation,
+            first_wait=collector.interval,
         )
         self._scheduler.add_job(
             job,
@@ -73,8 +77,12 @@ class CollectorJob:
     store: SnapshotStore
     logger: logging.Logger
     generation: int  # the store drops this job's runs once a reload has replaced it
+    first_wait: float  # how long a first run may wait for the others' first runs
 
     def __call__(self) -> None:
+        # A collector that probes what the others discover starts after their first runs, for
+        # at most its interval, so its first round is not an empty one.
+        self.store.wait_for_others(self.runner.name, self.first_wait)
         snapshot = self.runner.run()
         if snapshot is None:
             self.store.skip_run(self.runner.name)

@@ -41,6 +41,7 @@ class CollectorView:
     errors: Mapping[ErrorKind, int]
     skipped: Mapping[str, int]  # upstream records skipped, by reason
     runs_skipped: int = 0  # runs not started because the last one was stuck past its deadline
+    waiting_for: str | None = None  # why the collector is not ready yet; None once it is
 
     @property
     def up(self) -> bool:
@@ -56,6 +57,7 @@ class CollectorView:
 class _Schedule:
     interval: float
     stale_after: float
+    after_others: bool = False  # its first run waits for every other collector's first run
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,9 @@ class SnapshotStore:
     def __init__(self, schedules: Mapping[str, tuple[float, float]], started_at: float = 0.0) -> None:
         """``schedules`` maps collector name to (interval, stale_after) in seconds."""
         self._lock = threading.Lock()
+        self._first_runs = threading.Condition(self._lock)
         self._schedules: dict[str, _Schedule] = {}
+        self._first_run_ended: dict[str, float] = {}
         self._generation: dict[str, int] = {}
         self._last_run: dict[str, Snapshot] = {}
         self._last_good: dict[str, Snapshot] = {}
@@ -102,13 +106,18 @@ class SnapshotStore:
     def reload_status(self) -> ReloadStatus:
         return self._reload
 
-    def schedule(self, name: str, interval: float, stale_after: float) -> int:
+    def schedule(self, name: str, interval: float, stale_after: float, after_others: bool = False) -> int:
         """Start keeping ``name`` or, if kept already, forget its data (a changed collector starts
-        afresh; its counters go on). Returns the generation that ``put`` must carry from now on."""
+        afresh; its counters go on). Returns the generation that ``put`` must carry from now on.
+
+        ``after_others``: the collector works on what the others discover; it is ready only once
+        a run of its own began after each of theirs had a first run.
+        """
         with self._lock:
             self._version += 1
-            self._schedules[name] = _Schedule(interval, stale_after)
+            self._schedules[name] = _Schedule(interval, stale_after, after_others)
             self._generation[name] = self._generation.get(name, 0) + 1
+            self._first_run_ended.pop(name, None)
             self._last_run.pop(name, None)
             self._last_good.pop(name, None)
             self._errors.setdefault(name, Counter())
@@ -125,6 +134,8 @@ class SnapshotStore:
             self._version += 1
             for table in (self._schedules, self._generation, self._last_run, self._last_good):
                 table.pop(name, None)
+            self._first_run_ended.pop(name, None)
+            self._first_runs.notify_all()
             self._errors.pop(name, None)
             self._skipped.pop(name, None)
             self._runs_skipped.pop(name, None)
@@ -152,6 +163,9 @@ class SnapshotStore:
                 return False
             self._version += 1
             self._last_run[name] = snapshot
+            if name not in self._first_run_ended:
+                self._first_run_ended[name] = snapshot.started_at + snapshot.duration
+                self._first_runs.notify_all()
             if snapshot.ok:
                 self._last_good[name] = snapshot
                 if snapshot.build is not None:
@@ -175,8 +189,39 @@ class SnapshotStore:
             return [self._view_of(name, now) for name in self._schedules]
 
     def ready(self) -> bool:
+        """Every collector has data worth serving (or a failure worth reporting)."""
         with self._lock:
-            return all(name in self._last_run for name in self._schedules)
+            return all(self._waiting_for(name) is None for name in self._schedules)
+
+    def wait_for_others(self, name: str, timeout: float) -> bool:
+        """For a collector that works on what the others discover: block until each of them has
+        had a first run, or ``timeout``; True when they have. Immediate for any other collector."""
+        with self._first_runs:
+            return self._first_runs.wait_for(lambda: not self._others_pending(name), timeout)
+
+    def _others_pending(self, name: str) -> list[str]:
+        schedule = self._schedules.get(name)
+        if schedule is None or not schedule.after_others:
+            return []
+        return [
+            other
+            for other, theirs in self._schedules.items()
+            if other != name and not theirs.after_others and other not in self._first_run_ended
+        ]
+
+    def _waiting_for(self, name: str) -> str | None:
+        """Why ``name`` is not ready yet, or None when it is."""
+        last = self._last_run.get(name)
+        pending = self._others_pending(name)
+        if pending:
+            return f"the first run of {', '.join(sorted(pending))}"
+        if last is None:
+            return "its first run"
+        if self._schedules[name].after_others:
+            others = [t for o, t in self._first_run_ended.items() if o != name and o in self._schedules]
+            if others and last.started_at < max(others):
+                return "a run that covers what the other collectors discovered"
+        return None
 
     def _view_of(self, name: str, now: float) -> CollectorView:
         schedule = self._schedules[name]
@@ -192,4 +237,5 @@ class SnapshotStore:
             errors=dict(self._errors[name]),
             skipped=dict(self._skipped[name]),
             runs_skipped=self._runs_skipped[name],
+            waiting_for=self._waiting_for(name),
         )

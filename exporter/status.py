@@ -23,6 +23,8 @@ def _collector_entry(view: CollectorView) -> dict[str, Any]:
     return {
         "name": view.name,
         "up": view.up,
+        "ready": view.waiting_for is None,
+        "waiting_for": view.waiting_for,
         "interval_seconds": view.interval,
         "stale_after_seconds": view.stale_after,
         "last_run": None

@@ -10,7 +10,7 @@ import pytest
 
 from exporter.collector import CollectorConfig, CollectorContext
 from exporter.config import EnabledCollector, LoadedConfig
-from exporter.config_errors import ConfigError
+from exporter.config_errors import ConfigError, SectionError
 from exporter.errors import ErrorKind
 from exporter.exposition import scrape_body
 from exporter.reload import RunningCollectors
@@ -264,3 +264,36 @@ def test_a_replaced_service_reaches_collectors_that_were_not_rebuilt() -> None:
     del sections["provider"]
     assert running.reload() is None
     assert consumer.fetch() == {"rate": -1}, "no provider, no service"
+
+
+class Unbuildable(Scripted):
+    """Validates, but cannot be built: as a token file that cannot be read."""
+
+    name: ClassVar[str] = "unbuildable"
+
+    @classmethod
+    def from_config(cls, config: CollectorConfig, context: CollectorContext) -> "Scripted":
+        raise SectionError("token_file", "cannot read /run/secrets/token: No such file or directory")
+
+
+class Vague(Scripted):
+    name: ClassVar[str] = "vague"
+
+    @classmethod
+    def from_config(cls, config: CollectorConfig, context: CollectorContext) -> "Scripted":
+        raise ValueError("no cluster to read")
+
+
+def test_build_problems_read_key_path_colon_reason_once() -> None:
+    factories = {"unbuildable": Unbuildable, "vague": Vague}
+
+    def load() -> LoadedConfig:
+        return LoadedConfig([EnabledCollector(f, CollectorConfig()) for f in factories.values()])
+
+    running = RunningCollectors(load, SnapshotStore({}), {}, time.time, LOG)
+    with pytest.raises(ConfigError) as caught:
+        running.load()
+    assert caught.value.problems == [
+        "collectors.unbuildable.token_file: cannot read /run/secrets/token: No such file or directory",
+        "collectors.vague: no cluster to read",
+    ]
