@@ -14,7 +14,8 @@ import yaml
 
 from exporter.collector import CollectorFactory, SectionConfig, StrictModel, top_level_key_of
 from exporter.config_errors import ConfigError, format_validation_error
-from exporter.durations import WRITTEN_CONTEXT
+from exporter.durations import WRITTEN
+from exporter.paths import CONFIG_DIR
 from exporter.registry import describe
 
 __all__ = ["ConfigError", "EnabledCollector", "LoadedConfig", "load_config", "read_config", "validate_config"]
@@ -33,6 +34,7 @@ class ExporterConfig(StrictModel):
 
     collectors: Sections = pydantic.Field(default_factory=dict)
     top_level: Sections = pydantic.Field(default_factory=dict)
+    base_dir: Path | None = None  # the config file's directory, which relative paths start from
 
 
 @dataclass(frozen=True)
@@ -81,13 +83,15 @@ def read_config(
             top_level[key] = dict(default)
         else:
             collectors[name] = dict(default)
-    return ExporterConfig(collectors=collectors, top_level=top_level)
+    return raw.model_copy(update={"collectors": collectors, "top_level": top_level})
 
 
 def validate_config(raw: ExporterConfig, factories: Mapping[str, CollectorFactory]) -> LoadedConfig:
     """Every section checked; all problems reported at once."""
     problems: list[str] = []
     enabled: list[EnabledCollector] = []
+    # What the validators of written values read: durations need a unit, paths start at the file.
+    context = {WRITTEN: True, CONFIG_DIR: raw.base_dir}
     for name, section in raw.collectors.items():
         factory = factories.get(name)
         if factory is None:
@@ -95,11 +99,20 @@ def validate_config(raw: ExporterConfig, factories: Mapping[str, CollectorFactor
         elif key := top_level_key_of(factory):
             problems.append(f"collectors.{name}: configured by the top-level '{key}:' section")
         else:
-            _enable(factory, section or {}, f"collectors.{name}", enabled, problems)
+            _enable(
+                factory,
+                section or {},
+                f"collectors.{name}",
+                context=context,
+                enabled=enabled,
+                problems=problems,
+            )
     for factory in factories.values():
         key = top_level_key_of(factory)
         if key and key in raw.top_level:
-            _enable(factory, raw.top_level[key] or {}, key, enabled, problems)
+            _enable(
+                factory, raw.top_level[key] or {}, key, context=context, enabled=enabled, problems=problems
+            )
     if problems:
         raise ConfigError(problems)
     return LoadedConfig(enabled)
@@ -109,11 +122,13 @@ def _enable(
     factory: CollectorFactory,
     section: Mapping[str, Any],
     path: str,
+    *,
+    context: Mapping[str, object],
     enabled: list[EnabledCollector],
     problems: list[str],
 ) -> None:
     try:
-        config = factory.config_model.model_validate(section, context=WRITTEN_CONTEXT)
+        config = factory.config_model.model_validate(section, context=context)
     except pydantic.ValidationError as exc:
         problems.extend(format_validation_error(exc, prefix=path))
         return
@@ -141,7 +156,11 @@ def _config_from_file(path: Path, claimed: set[str]) -> ExporterConfig:
     top_level = {key: value for key, value in document.items() if key in claimed}
     try:
         config = ExporterConfig.model_validate(
-            {"collectors": document.get(_COLLECTORS_KEY) or {}, "top_level": top_level}
+            {
+                "collectors": document.get(_COLLECTORS_KEY) or {},
+                "top_level": top_level,
+                "base_dir": path.resolve().parent,
+            }
         )
     except pydantic.ValidationError as exc:
         problems.extend(_without_container(line) for line in format_validation_error(exc))

@@ -56,4 +56,4 @@ def demo_config(
             sections.pop(slot, None)
         else:
             sections[slot] = dict(section)
-    return ExporterConfig(collectors=collectors, top_level=top_level)
+    return config.model_copy(update={"collectors": collectors, "top_level": top_level})

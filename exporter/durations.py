@@ -2,7 +2,6 @@
 
 import re
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer, ValidationInfo
@@ -11,9 +10,9 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 
 
-# The validation context under which a number without a unit is refused: what an operator wrote
-# in a config file. Code building a model directly may pass seconds as a number.
-WRITTEN_CONTEXT: Mapping[str, object] = MappingProxyType({"written": True})
+# The key of the validation context under which a number without a unit is refused: set for what
+# an operator wrote in a config file. Code building a model directly may pass seconds as a number.
+WRITTEN = "written"
 
 
 def parse_duration(value: object) -> float:
@@ -45,7 +44,7 @@ def format_duration(seconds: float) -> str:
 
 
 def _validate(value: object, info: ValidationInfo) -> float:
-    written = isinstance(info.context, Mapping) and info.context.get("written") is True
+    written = isinstance(info.context, Mapping) and info.context.get(WRITTEN) is True
     if written and isinstance(value, int | float) and not isinstance(value, bool):
         # As in Prometheus: `interval: 30` might mean seconds or minutes; say which.
         raise ValueError(f"a duration needs a unit: write '{value:g}s' for {value:g} seconds")
