@@ -396,7 +396,8 @@ def row_deep(args: argparse.Namespace, tmp: Path) -> Row:
     )
     if lines:
         row.notes.append(f"log: {lines[0][lines[0].find('msg=') :][:200]}")
-    ok = entry["last_run"]["error_kind"] == "parse" and len(lines) == failures and not traceback
+    # Failures are logged once per episode: one line, however many runs failed.
+    ok = entry["last_run"]["error_kind"] == "parse" and len(lines) == 1 and not traceback
     row.verdict = "PASS" if ok and scrapes_ok else "FAIL"
     return row
 

@@ -3,8 +3,11 @@
 ``run_once`` is one collection, start to end. ``DeadlineRunner`` runs it in a thread of its own
 under the collector's ``timeout``: at the deadline the run is stored as a ``timeout`` failure
 whatever the collector is doing. Python cannot kill that thread, so the collector is not started
-again until it returns; the runs skipped meanwhile are counted, and the episode is logged once
-when it begins and once when it ends.
+again until it returns; the runs skipped meanwhile are counted, not logged.
+
+Failures are logged once per episode (``FailureEpisodes``): the first failed run, a change of
+reason, and the recovery with how many runs failed. An upstream down for an hour is two lines,
+not one a run; the counters say how many runs failed.
 """
 
 import json
@@ -43,7 +46,13 @@ def run_once(
     except Exception as exc:
         kind = classify(exc)
         message = describe(exc)
-        _log_failure(logger, collector.name, kind, message, exc)
+        if kind is ErrorKind.OTHER and not isinstance(exc, CollectorError):
+            # Most likely our bug: its traceback is logged every time, whatever the episode.
+            logger.error(
+                "collection failed with an unexpected error",
+                extra={"collector": collector.name, "reason": kind.value, "error": message},
+                exc_info=exc,
+            )
         return Snapshot(
             collector=collector.name,
             ok=False,
@@ -62,6 +71,44 @@ def run_once(
     )
 
 
+class FailureEpisodes:
+    """One collector's failures as episodes, for the log: a line when runs start failing or fail
+    for another reason, and one when they succeed again; the repeats in between go to debug."""
+
+    def __init__(self, name: str, logger: logging.Logger) -> None:
+        self._name = name
+        self._logger = logger
+        self._reason: ErrorKind | None = None  # the reason of the episode in progress
+        self._failed_runs = 0
+        self._since = 0.0  # monotonic start of the episode
+
+    def note(self, snapshot: Snapshot, stuck: bool = False) -> None:
+        if snapshot.ok:
+            if self._failed_runs:
+                self._logger.info(
+                    "collection recovered",
+                    extra={
+                        "collector": self._name,
+                        "failed_runs": self._failed_runs,
+                        "after_seconds": round(time.monotonic() - self._since, 1),
+                    },
+                )
+            self._reason, self._failed_runs = None, 0
+            return
+        reason = snapshot.error_kind or ErrorKind.OTHER
+        extra = {"collector": self._name, "reason": reason.value, "error": snapshot.error}
+        if stuck:
+            extra["note"] = "runs are skipped until the stuck one returns"
+        if reason is not self._reason:
+            if not self._failed_runs:
+                self._since = time.monotonic()
+            self._logger.warning("collection failed", extra=extra)
+            self._reason = reason
+        else:
+            self._logger.debug("collection failed again", extra=extra)
+        self._failed_runs += 1
+
+
 @dataclass
 class _Run:
     thread: threading.Thread
@@ -77,6 +124,7 @@ class DeadlineRunner:
         self._clock = clock
         self._logger = logger
         self._series = SeriesStore()
+        self._episodes = FailureEpisodes(collector.name, logger)
         self._stuck: _Run | None = None  # a run that outlived its deadline and has not returned
 
     @property
@@ -98,21 +146,19 @@ class DeadlineRunner:
         timeout = self._collector.timeout
         run.thread.join(timeout)
         if run.result is not None:
+            self._episodes.note(run.result)
             return run.result
         self._stuck = run
-        message = f"the run did not finish within its {timeout:g}s timeout"
-        self._logger.warning(
-            "collection failed; runs are skipped until the stuck one returns",
-            extra={"collector": name, "reason": ErrorKind.TIMEOUT.value, "error": message},
-        )
-        return Snapshot(
+        cut = Snapshot(
             collector=name,
             ok=False,
             started_at=started_at,
             duration=time.monotonic() - run.started,
             error_kind=ErrorKind.TIMEOUT,
-            error=message,
+            error=f"the run did not finish within its {timeout:g}s timeout",
         )
+        self._episodes.note(cut, stuck=True)
+        return cut
 
     def _still_stuck(self) -> bool:
         stuck = self._stuck
@@ -151,17 +197,3 @@ def describe(exc: BaseException) -> str:
     if len(text) > _MAX_ERROR_CHARS:
         text = text[: _MAX_ERROR_CHARS - 3] + "..."
     return text
-
-
-def _log_failure(
-    logger: logging.Logger, name: str, kind: ErrorKind, message: str, exc: BaseException
-) -> None:
-    # An unclassified failure is most likely our bug: keep its traceback. Upstream trouble is not.
-    if kind is ErrorKind.OTHER and not isinstance(exc, CollectorError):
-        logger.error(
-            "collection failed",
-            extra={"collector": name, "reason": kind.value, "error": message},
-            exc_info=exc,
-        )
-    else:
-        logger.warning("collection failed", extra={"collector": name, "reason": kind.value, "error": message})

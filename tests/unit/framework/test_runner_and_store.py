@@ -7,12 +7,12 @@ import pydantic
 import pytest
 import requests
 
-from exporter.errors import ErrorKind, UpstreamAuthError, UpstreamParseError
+from exporter.errors import ErrorKind, UpstreamAuthError, UpstreamParseError, UpstreamUnavailable
 from exporter.exposition import scrape_body
 from exporter.runner import DeadlineRunner, classify, describe, run_once
 from exporter.series import Format
 from exporter.snapshot import SnapshotStore
-from tests.unit.framework.fakes import FakeClock, FakeCollector
+from tests.unit.framework.fakes import FakeClock, FakeCollector, Outcome
 
 LOG = logging.getLogger("test")
 
@@ -154,7 +154,10 @@ def test_a_run_past_its_timeout_is_a_timeout_and_is_not_started_twice(
         deadline = time.monotonic() + 5
         while collector.fetches == 1 and time.monotonic() < deadline:
             resumed = runner.run()
-        assert [r.getMessage() for r in caplog.records] == ["stuck collection returned; runs resume"]
+        assert [r.getMessage() for r in caplog.records] == [
+            "stuck collection returned; runs resume",
+            "collection recovered",
+        ]
     assert resumed is not None and resumed.ok
     (view,) = store.view(FakeClock()())
     assert (view.up, view.runs_skipped, view.errors[ErrorKind.TIMEOUT]) == (False, 3, 1)
@@ -165,3 +168,53 @@ def test_a_run_past_its_timeout_is_a_timeout_and_is_not_started_twice(
 def test_upstream_garbage_too_deep_or_badly_encoded_is_a_parse_failure() -> None:
     assert classify(RecursionError("maximum recursion depth exceeded")) is ErrorKind.PARSE
     assert classify(UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")) is ErrorKind.PARSE
+
+
+def test_failures_are_logged_once_per_episode(caplog: pytest.LogCaptureFixture) -> None:
+    down = UpstreamUnavailable("connection refused")
+    outcomes: list[Outcome] = [
+        down,
+        down,
+        down,
+        UpstreamAuthError("HTTP 401"),
+        {"a": 1},
+        {"a": 1},
+        down,
+        {"a": 1},
+    ]
+    runner = DeadlineRunner(FakeCollector(outcomes), FakeClock(), LOG)
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        results = [runner.run() for _ in range(8)]
+    assert [r.ok for r in results if r is not None] == [False] * 4 + [True, True, False, True]
+    lines = [
+        (r.getMessage(), getattr(r, "reason", None), getattr(r, "failed_runs", None)) for r in caplog.records
+    ]
+    assert lines == [
+        ("collection failed", "unavailable", None),
+        ("collection failed", "auth", None),
+        ("collection recovered", None, 4),
+        ("collection failed", "unavailable", None),
+        ("collection recovered", None, 1),
+    ]
+
+
+def test_repeats_within_an_episode_go_to_debug(caplog: pytest.LogCaptureFixture) -> None:
+    down = UpstreamUnavailable("connection refused")
+    runner = DeadlineRunner(FakeCollector([down, down, down]), FakeClock(), LOG)
+    with caplog.at_level(logging.DEBUG, logger=LOG.name):
+        for _ in range(3):
+            runner.run()
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "collection failed"),
+        ("DEBUG", "collection failed again"),
+        ("DEBUG", "collection failed again"),
+    ]
+
+
+def test_an_unexpected_error_keeps_its_traceback_every_time(caplog: pytest.LogCaptureFixture) -> None:
+    runner = DeadlineRunner(FakeCollector([KeyError("bug"), KeyError("bug")]), FakeClock(), LOG)
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        runner.run()
+        runner.run()
+    with_traceback = [r for r in caplog.records if r.exc_info]
+    assert len(with_traceback) == 2
