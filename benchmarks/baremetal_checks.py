@@ -30,7 +30,7 @@ import yaml
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
-from collectors.baremetal.checker import run_budget
+from collectors.baremetal.checks import run_budget
 from collectors.baremetal.collector import BareMetalCollector
 from exporter.collector import CollectorContext
 from exporter.runner import run_once

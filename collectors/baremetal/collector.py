@@ -13,8 +13,7 @@ and emits, for example::
     skyserve_replica_hourly_cost_dollars{service_name="llama-70b",replica_id="gpu-box-1:8000",
         source="baremetal",cloud="hetzner",region="fsn1",spot="false",price_source="fixed"} 1.1479
 
-The full list is ``metrics.BAREMETAL_METRICS``; the status rules are in ``records``, the cost split
-in ``costs``.
+The full list and the cost split are in ``metrics``; the status rules are in ``records``.
 """
 
 import logging
@@ -23,16 +22,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from collectors.baremetal import families
-from collectors.baremetal.checker import Checker, CheckRun, run_budget
+from collectors.baremetal.checks import Checker, CheckRun, run_budget
 from collectors.baremetal.config import BareMetalConfig
-from collectors.baremetal.costs import replica_prices
-from collectors.baremetal.inventory import parse_inventory
-from collectors.baremetal.metrics import BAREMETAL_METRICS
-from collectors.baremetal.nodes import SOURCE, NodeSet
+from collectors.baremetal.inventory import parse_inventory, parse_ssh_node_pools
+from collectors.baremetal.metrics import (
+    BAREMETAL_METRICS,
+    add_node,
+    add_replicas,
+    add_replicas_by_cloud,
+    replica_prices,
+)
+from collectors.baremetal.nodes import SOURCE, NodeSet, NodeSource, WatchedFile
 from collectors.baremetal.records import READY, NodeRecord, ReplicaRecord, assess
-from collectors.baremetal.source import NodeSource, WatchedFile
-from collectors.baremetal.ssh_pools import parse_ssh_node_pools
 from collectors.pricing import ReplicaCosts
 from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
 from exporter.metrics import FamilyBuilder, MetricTable
@@ -126,9 +127,9 @@ class BareMetalCollector:
         records = assess(raw.nodes.nodes, raw.checks.results)
         out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
         for record in records:
-            families.add_node(out, record)
-            families.add_replicas(out, record)
-        families.add_replicas_by_cloud(out, records)
+            add_node(out, record)
+            add_replicas(out, record)
+        add_replicas_by_cloud(out, records)
         self._costs.add(out, now, replica_prices(raw.nodes.nodes))
         return Build(
             families=out.families(),

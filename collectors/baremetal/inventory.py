@@ -1,23 +1,42 @@
-"""The bare-metal inventory file: strict models, read into ``Node`` records.
+"""The two node-file formats read into node records: the exporter's inventory, SkyPilot's SSH node pools.
 
-Every mistake is reported with the node's index and name and the key, e.g.
-``inventory nodes[2] (gpu-box-3).monthly_cost: Input should be greater than or equal to 0``.
+Both are hand-edited YAML, read strictly: a key given twice is an error, not a silent overwrite.
+Every problem is reported with where it is, and all of a file's problems at once.
+
+The inventory is read through strict models; every mistake names the node's index and name and
+the key, e.g. ``inventory nodes[2] (gpu-box-3).monthly_cost: Input should be greater than or equal
+to 0``.
+
+SkyPilot's SSH node-pool file (``~/.sky/ssh_node_pools.yaml``) has SkyPilot 0.14's shape
+(``sky/ssh_node_pools/utils.py::prepare_hosts_info``): a mapping from pool name to ``{hosts: [...],
+user, identity_file, password, ...}``, where each host is a string (an IP, or a host name from
+~/.ssh/config) or a mapping with ``ip`` and per-host overrides. A host mapping without ``ip`` is
+skipped, as SkyPilot skips it. Only the pool names and host addresses are read: users, identity
+files and passwords are never kept, logged or exported. Each host becomes a node with
+``cloud="ssh"`` and ``region="ssh-<pool>"`` (how SkyServe reports replicas on SSH node pools),
+named by its address, checked by a TCP connect to its SSH port, with no price and no replicas.
 """
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
 import pydantic
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode
 
 from collectors.baremetal.nodes import HostedReplica, Node, NodeSet, Target, replica_id
-from collectors.baremetal.strict_yaml import load_yaml
 from collectors.pricing import PriceBook
 
 SSH_PORT = 22  # a node with neither a health URL nor replicas is checked by connecting to sshd
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+SSH_CLOUD = "ssh"
+SSH_REGION_PREFIX = "ssh-"  # SkyPilot's context name for a pool: sky/clouds/ssh.py
+INVALID_HOST = "invalid_host"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Cost = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -25,12 +44,50 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 Count = Annotated[int, Field(ge=1)]
 
 
-class InventoryError(ValueError):
-    """An inventory that cannot be used; ``problems`` are ``inventory <where>: <reason>`` lines."""
+class NodeFileError(ValueError):
+    """A node file that cannot be used; ``problems`` are ``<key> <where>: <reason>`` lines."""
 
     def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = list(problems)
+
+
+class InventoryError(NodeFileError):
+    """An inventory that cannot be used."""
+
+
+class SshNodePoolsError(NodeFileError):
+    """An SSH node-pool file that cannot be used."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (as SkyPilot's loader for ssh_node_pools.yaml does)."""
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, Hashable):
+                if key in seen:
+                    raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _load_yaml(text: str, key: str, error: type[NodeFileError]) -> Any:
+    """The document; ``error`` saying what is wrong and where, after the file's config ``key``."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.YAMLError as exc:
+        raise error([f"{key}: not valid YAML: {_yaml_reason(exc)}"]) from None
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return str(problem)
 
 
 class _Strict(BaseModel):
@@ -115,10 +172,7 @@ class InventoryFile(_Strict):
 
 def parse_inventory(text: str) -> NodeSet:
     """The nodes in an inventory document; InventoryError listing every problem."""
-    try:
-        document = load_yaml(text)
-    except ValueError as exc:
-        raise InventoryError([f"inventory: {exc}"]) from None
+    document = _load_yaml(text, "inventory", InventoryError)
     if not isinstance(document, Mapping):
         raise InventoryError(["inventory: the top level must be a mapping with a 'nodes' list"])
     try:
@@ -231,3 +285,66 @@ def _node_name(document: Mapping[str, Any], index: int) -> str:
     node = nodes[index] if isinstance(nodes, list) and index < len(nodes) else None
     name = node.get("name") if isinstance(node, Mapping) else None
     return f" ({name.strip()})" if isinstance(name, str) and name.strip() else ""
+
+
+def parse_ssh_node_pools(text: str) -> NodeSet:
+    """Every host of every pool, in file order; SshNodePoolsError listing every problem."""
+    document = _load_yaml(text, "ssh_node_pools", SshNodePoolsError)
+    if document is None:
+        return NodeSet(nodes=())  # SkyPilot reads an empty file as no pools
+    if not isinstance(document, Mapping):
+        raise SshNodePoolsError(["ssh_node_pools: the top level must map pool names to pools"])
+    reader = _PoolReader()
+    for pool, config in document.items():
+        reader.pool(pool, config)
+    if reader.problems:
+        raise SshNodePoolsError(reader.problems)
+    return NodeSet(nodes=tuple(reader.nodes), skipped=dict(reader.skipped))
+
+
+class _PoolReader:
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.skipped: Counter[str] = Counter()
+        self.problems: list[str] = []
+
+    def pool(self, name: Any, config: Any) -> None:
+        if not isinstance(name, str) or not name.strip():
+            self.problems.append(f"ssh_node_pools: pool name {name!r} is not a non-empty string")
+            return
+        hosts = config.get("hosts") if isinstance(config, Mapping) else None
+        if not isinstance(hosts, list) or not hosts:
+            self.problems.append(f"ssh_node_pools {name}.hosts: must be a non-empty list of hosts")
+            return
+        for index, host in enumerate(hosts):
+            self.host(name, index, host)
+
+    def host(self, pool: str, index: int, host: Any) -> None:
+        if isinstance(host, Mapping):
+            address = host.get("ip")
+            if address is None:
+                self.skipped[INVALID_HOST] += 1
+                return
+        else:
+            address = host
+        if not isinstance(address, str) or not address.strip():
+            # Never echo the entry: it may hold a password.
+            where = f"ssh_node_pools {pool}.hosts[{index}]"
+            self.problems.append(f"{where}: must be a host name, an IP address or a mapping with ip")
+            return
+        self.nodes.append(ssh_node(pool, address.strip()))
+
+
+def ssh_node(pool: str, address: str) -> Node:
+    return Node(
+        name=address,
+        address=address,
+        cloud=SSH_CLOUD,
+        region=f"{SSH_REGION_PREFIX}{pool}",
+        zone="",
+        instance_type="",
+        accelerator="",
+        accelerator_count=0,
+        price=PriceBook.fixed(),
+        health=(Target(host=address, port=SSH_PORT),),
+    )

@@ -5,8 +5,7 @@ import time
 import pytest
 import requests
 
-from collectors.baremetal.checker import LATE, Checker, run_budget
-from collectors.baremetal.checks import CheckResult, Outcome
+from collectors.baremetal.checks import LATE, Checker, CheckResult, Outcome, run_budget
 from collectors.baremetal.nodes import Target
 from tests.unit.baremetal.helpers import HOST, NodeServer, hanging_listener, refused_port
 

@@ -14,10 +14,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collectors.baremetal.collector import INVENTORY_INVALID, BareMetalCollector
 from collectors.baremetal.config import BareMetalConfig
-from collectors.baremetal.costs import replica_prices
 from collectors.baremetal.inventory import SSH_PORT
-from collectors.baremetal.metrics import BAREMETAL_METRICS
-from collectors.baremetal.source import DUPLICATE_NODE
+from collectors.baremetal.metrics import BAREMETAL_METRICS, replica_prices
+from collectors.baremetal.nodes import DUPLICATE_NODE
 from collectors.pricing import REPLICA_COST_SPECS
 from collectors.skyserve.metrics import SKYSERVE_METRICS
 from exporter.collector import Build, Collector, Endpoint, ServiceSummary

@@ -10,8 +10,7 @@ and review the diff before committing it.
 
 from pathlib import Path
 
-from collectors.baremetal.checker import CheckRun
-from collectors.baremetal.checks import CheckResult, Outcome
+from collectors.baremetal.checks import CheckResult, CheckRun, Outcome
 from collectors.baremetal.collector import BareMetalCollector, Observation
 from collectors.baremetal.inventory import parse_inventory
 from collectors.baremetal.nodes import NodeSet

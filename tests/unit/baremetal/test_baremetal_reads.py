@@ -12,8 +12,7 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
-from collectors.baremetal.checker import Checker
-from collectors.baremetal.checks import Outcome
+from collectors.baremetal.checks import Checker, Outcome
 from collectors.baremetal.nodes import Target
 
 TIMEOUT = 2.0
