@@ -18,12 +18,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from collectors.pricing import PriceBook, ReplicaCosts
-from collectors.skyserve import families
 from collectors.skyserve.client import ServeStatusAnswer, SkyServeClient
-from collectors.skyserve.config import ENDPOINT_ENV, SkyServeConfig
-from collectors.skyserve.connection import resolve_connection
-from collectors.skyserve.costs import priced_replicas
-from collectors.skyserve.metrics import SKYSERVE_METRICS, SOURCE
+from collectors.skyserve.config import ENDPOINT_ENV, SkyServeConfig, resolve_connection
+from collectors.skyserve.metrics import (
+    SKYSERVE_METRICS,
+    SOURCE,
+    add_replica,
+    add_replicas_by_cloud,
+    add_service,
+    add_transitions,
+    priced_replicas,
+)
 from collectors.skyserve.records import Fleet, ReplicaRecord, ServiceRecord, parse_fleet
 from collectors.skyserve.transitions import TransitionTracker
 from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
@@ -120,11 +125,11 @@ class SkyServeCollector:
         self._tracker.observe(replicas, now)
         out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
         for service in fleet.services:
-            families.add_service(out, service)
-            families.add_replicas_by_cloud(out, service)
+            add_service(out, service)
+            add_replicas_by_cloud(out, service)
         for replica in replicas:
-            families.add_replica(out, replica)
-        families.add_transitions(out, self._tracker.samples())
+            add_replica(out, replica)
+        add_transitions(out, self._tracker.samples())
         self._costs.add(out, now, priced_replicas(replicas, self._prices()))
         return Build(
             families=out.families(),

@@ -10,7 +10,7 @@ import responses
 from responses import matchers
 
 from collectors.skyserve.client import SkyServeClient
-from collectors.skyserve.connection import Connection, TokenSource, split_credentials
+from collectors.skyserve.config import Connection, TokenSource, split_credentials
 from exporter.errors import (
     CollectorError,
     ErrorKind,

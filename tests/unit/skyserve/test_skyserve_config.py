@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from collectors.skyserve.config import SkyServeConfig
-from collectors.skyserve.connection import (
+from collectors.skyserve.config import (
     Connection,
+    SkyServeConfig,
     TokenSource,
     resolve_connection,
     split_credentials,

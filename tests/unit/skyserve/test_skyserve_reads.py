@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from collectors.skyserve.client import SkyServeClient
 from collectors.skyserve.collector import SkyServeCollector
-from collectors.skyserve.connection import Connection
+from collectors.skyserve.config import Connection
 from collectors.skyserve.records import BAD_ENCODING
 from exporter.errors import CollectorError, UpstreamParseError, UpstreamTimeout, UpstreamUnavailable
 from exporter.series import Format, encode_families

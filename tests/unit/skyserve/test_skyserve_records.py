@@ -8,8 +8,14 @@ from collectors.skyserve.records import (
     DUPLICATE_SERVICE,
     INVALID_REPLICA,
     INVALID_SERVICE,
+    Resources,
     ServiceRecord,
     parse_fleet,
+    parse_resources,
+    placement_key,
+    placement_of,
+    split_top_level,
+    zone_from_infra,
 )
 from tests.unit.skyserve.helpers import recorded_services
 
@@ -150,3 +156,121 @@ def test_wrongly_typed_optional_fields_are_dropped_not_fatal() -> None:
     )
     replica = service.replicas[0]
     assert (replica.launched_at, replica.is_spot) == (None, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "1x[spot](gpus=L4:1, cpus=4, mem=16, g6.xlarge, disk=256, ports=['8080'])",
+            Resources(nodes=1, spot=True, accelerator="L4", accelerators_per_node=1,
+                      instance_type="g6.xlarge", cpus=4, memory_gib=16),
+        ),
+        (
+            "2x(gpus=A100:8, cpus=96, mem=1360, p4d.24xlarge, disk=256)",
+            Resources(nodes=2, accelerator="A100", accelerators_per_node=8, instance_type="p4d.24xlarge",
+                      cpus=96, memory_gib=1360),
+        ),
+        (  # Kubernetes: SkyPilot leaves the (synthetic) instance type out
+            "1x(gpus=L4:1, cpus=4, mem=16, disk=256, ports=['8080'])",
+            Resources(nodes=1, accelerator="L4", accelerators_per_node=1, cpus=4, memory_gib=16),
+        ),
+        (
+            "1x(cpus=2, mem=8, n2-standard-2, disk=100)",
+            Resources(nodes=1, instance_type="n2-standard-2", cpus=2, memory_gib=8),
+        ),
+        (  # commas inside brackets do not split components
+            "1x(cpus=8, mem=32, m6i.2xlarge, image_id={'us-east-1': 'ami-1', 'us-west-2': 'ami-2'}, "
+            "disk=256, ports=['8080', '8081'])",
+            Resources(nodes=1, instance_type="m6i.2xlarge", cpus=8, memory_gib=32),
+        ),
+        (
+            "4x[spot](gpus=tpu-v4-8:1, cpus=240, mem=400, TPU-VM, disk=256, disk_tier=high)",
+            Resources(nodes=4, spot=True, accelerator="tpu-v4-8", accelerators_per_node=1,
+                      instance_type="TPU-VM", cpus=240, memory_gib=400),
+        ),
+        (  # simplified form: the instance type is cut to 15 characters, so it is not used
+            "1x(gpus=H100:8, Standard_ND96...., ...)",
+            Resources(nodes=1, accelerator="H100", accelerators_per_node=8),
+        ),
+        (
+            "1x(gpus=A10G:0.5, cpus=4, mem=16, g5.xlarge, disk=256)",
+            Resources(nodes=1, accelerator="A10G", accelerators_per_node=0.5, instance_type="g5.xlarge",
+                      cpus=4, memory_gib=16),
+        ),
+        ("1x()", Resources(nodes=1)),
+        ("", Resources()),
+        ("<initializing>", Resources()),
+        ("-", Resources()),
+    ],
+)  # fmt: skip
+def test_parse_resources(text: str, expected: Resources) -> None:
+    assert parse_resources(text) == expected
+
+
+def test_split_top_level_keeps_bracketed_groups_whole() -> None:
+    assert split_top_level("a, ports=['1', '2'], d={'x': 1, 'y': 2}, (p, q), z") == [
+        "a",
+        "ports=['1', '2']",
+        "d={'x': 1, 'y': 2}",
+        "(p, q)",
+        "z",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("infra", "cloud", "region", "zone"),
+    [
+        ("AWS (us-east-2a)", "aws", "us-east-2", "us-east-2a"),
+        ("GCP (us-central1-a)", "gcp", "us-central1", "us-central1-a"),
+        ("AWS (us-east-2)", "aws", "us-east-2", ""),  # region only: no zone
+        ("Azure (eastus)", "azure", "eastus", ""),
+        ("Azure (1)", "azure", "eastus", ""),  # not prefixed by the region: not a zone we know
+        # 25 characters is the longest SkyPilot shows whole; anything longer cannot be an uncut name
+        ("GCP (northamerica-northeast1-a)", "gcp", "northamerica-northeast1", "northamerica-northeast1-a"),
+        ("GCP (northamerica-northeast1-ab)", "gcp", "northamerica-northeast1", ""),
+        ("GCP (northam...heast1-a)", "gcp", "northamerica-northeast1", ""),  # cut in the middle
+        ("GCP (us-gov-sou...ral1-a)", "gcp", "us-gov-south-central1", ""),
+        ("GCP (australia-southeast1-a)", "gcp", "australia-southeast1", "australia-southeast1-a"),  # 22 chars
+        ("Kubernetes (onprem-gpu)", "kubernetes", "onprem-gpu", ""),
+        ("Kubernetes (onprem-gpu-zone)", "kubernetes", "onprem-gpu", ""),  # a context, never a zone
+        ("SSH (my-pool)", "ssh", "ssh-my-pool", ""),
+        ("AWS", "aws", "us-east-2", ""),
+        ("", "aws", "us-east-2", ""),
+        ("AWS (us-east-2a)", "aws", "", ""),  # without a region nothing can be checked
+        ("-", "", "", ""),
+    ],
+)
+def test_zone_from_infra(infra: str, cloud: str, region: str, zone: str) -> None:
+    assert zone_from_infra(infra, cloud, region) == zone
+
+
+def test_placement_of_a_pending_replica_is_empty() -> None:
+    placement = placement_of(placement_key({"replica_id": 4, "status": "PENDING", "handle": None}))
+    assert (placement.cloud, placement.region, placement.zone) == ("", "", "")
+    assert placement.resources == Resources()
+    assert placement.accelerators_total is None
+
+
+@pytest.mark.parametrize(
+    ("cloud", "expected"),
+    [("AWS", "aws"), ("GCP", "gcp"), ("Azure", "azure"), ("Kubernetes", "kubernetes"), ("SSH", "ssh"),
+     ("RunPod", "runpod"), ("Lambda", "lambda"), (None, ""), (7, "")],
+)  # fmt: skip
+def test_cloud_is_lower_cased(cloud: object, expected: str) -> None:
+    assert placement_of(placement_key({"cloud": cloud})).cloud == expected
+
+
+def test_accelerators_total_counts_every_node() -> None:
+    placement = placement_of(
+        placement_key(
+            {
+                "cloud": "AWS",
+                "region": "us-west-2",
+                "infra": "AWS (us-west-2b)",
+                "resources_str_full": "2x(gpus=A100:8, cpus=96, mem=1152, p4d.24xlarge, disk=256)",
+            }
+        )
+    )
+    assert placement.zone == "us-west-2b"
+    assert placement.accelerators_total == 16

@@ -1,5 +1,4 @@
-from collectors.skyserve.placement import Placement
-from collectors.skyserve.records import ReplicaRecord
+from collectors.skyserve.records import Placement, ReplicaRecord
 from collectors.skyserve.transitions import CounterSample, TransitionTracker
 
 
