@@ -5,10 +5,9 @@ modules inside are the pricing plugin's own. Prices follow SkyPilot 0.14 (v8 cat
 ``kubernetes.pricing``); overrides and fixed prices come from the ``pricing:`` config.
 """
 
-from collectors.pricing.book import PriceBook
+from collectors.pricing.book import PRICING_METRICS, CatalogHealth, PriceBook
 from collectors.pricing.config import KubernetesPricing, PriceOverride, PricingConfig, PricingRates
-from collectors.pricing.health import PRICING_METRICS, CatalogHealth
-from collectors.pricing.model import (
+from collectors.pricing.prices import (
     HOURS_PER_MONTH,
     INCOMPLETE_RESOURCES,
     NO_FIXED_PRICE,

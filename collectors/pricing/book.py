@@ -1,8 +1,12 @@
-"""The price book the SkyServe, Kubernetes and bare-metal collectors share.
+"""The price book the SkyServe, Kubernetes and bare-metal collectors share, and its catalog-health families.
 
 Queries read one immutable snapshot (tables plus what each catalog load saw); ``refresh()``, on a
 scheduler thread, builds a new snapshot and swaps it in with a single assignment, so a query never
 sees half a refresh and never waits for one.
+
+A query is priced by an override if one matches, else from its cloud's catalog or, for Kubernetes
+and SSH node pools, from the ``kubernetes.pricing`` rates. The whole replica's price is the
+per-node price times the node count, as SkyPilot's ``get_cost`` is per node.
 """
 
 import logging
@@ -10,17 +14,16 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 import requests
 from prometheus_client.core import Metric
 
-from collectors.pricing.config import KubernetesPricing, PricingConfig
-from collectors.pricing.health import CatalogHealth, health_families
-from collectors.pricing.kubernetes import KubernetesRates, resolve_rates
-from collectors.pricing.loader import (
+from collectors.pricing.catalog import CloudCatalog, catalog_quote
+from collectors.pricing.catalog_files import (
     CATALOGLESS_CLOUDS,
     LoadedCatalog,
     catalog_from,
@@ -28,16 +31,88 @@ from collectors.pricing.loader import (
     load_catalog,
     load_catalogs,
 )
-from collectors.pricing.model import HOURS_PER_MONTH, NO_FIXED_PRICE, Price, PriceQuery, unpriced
-from collectors.pricing.overrides import OverrideTable, build_overrides
-from collectors.pricing.pricer import PriceTables, price_of
+from collectors.pricing.config import KubernetesPricing, PricingConfig, read_skypilot_pricing
+from collectors.pricing.prices import (
+    HOURS_PER_MONTH,
+    INCOMPLETE_RESOURCES,
+    NO_CATALOG,
+    NO_FIXED_PRICE,
+    NO_PLACEMENT,
+    KubernetesRates,
+    OverrideTable,
+    Price,
+    PriceQuery,
+    build_overrides,
+    resolve_rates,
+    unpriced,
+)
 from collectors.pricing.refresh import LOCALLY_MODIFIED, CatalogSource, RefreshError, locally_modified, store
-from collectors.pricing.skypilot_config import read_skypilot_pricing
+from exporter.metrics import FamilyBuilder, MetricSpec, MetricTable
 
 logger = logging.getLogger(__name__)
 
 # What refresh downloads when no cloud is configured and none is cached yet.
 DEFAULT_REFRESH_CLOUDS: Final = ("aws", "azure", "gcp")
+
+PRICING_METRICS = MetricTable(
+    (
+        MetricSpec(
+            "skyserve_pricing_catalog_rows",
+            "gauge",
+            "Price rows loaded from the cloud's SkyPilot catalog (vms.csv); 0 when missing or unusable.",
+            ("cloud",),
+        ),
+        MetricSpec(
+            "skyserve_pricing_catalog_rows_skipped",
+            "gauge",
+            "Malformed rows skipped when the cloud's catalog was last loaded.",
+            ("cloud",),
+        ),
+        MetricSpec(
+            "skyserve_pricing_catalog_updated_timestamp_seconds",
+            "gauge",
+            "When the loaded catalog file was last written (its mtime, Unix seconds); "
+            "time() minus this is the catalog's age.",
+            ("cloud",),
+        ),
+        MetricSpec(
+            "skyserve_pricing_refresh_failures_total",
+            "counter",
+            "Catalog downloads that failed since the exporter started; the cached catalog stays in use.",
+            ("cloud",),
+        ),
+    )
+)
+
+
+@dataclass(frozen=True)
+class CatalogHealth:
+    """What the last load and the last refresh of one cloud's catalog saw."""
+
+    cloud: str
+    path: Path
+    loaded: bool
+    rows: int
+    rows_skipped: int
+    updated_at: float | None  # catalog file mtime
+    load_error: str  # "" when loaded; "missing" when there is no file
+    refresh_failures: int
+    last_refresh_error: str  # "" after a successful refresh or before any
+    last_refresh_at: float | None  # when a refresh of this cloud was last attempted
+
+
+_NO_PLACEMENT = unpriced(NO_PLACEMENT)
+_INCOMPLETE = unpriced(INCOMPLETE_RESOURCES)
+_NO_CATALOG = unpriced(NO_CATALOG)
+
+
+@dataclass(frozen=True)
+class PriceTables:
+    """Everything a query is priced from; replaced whole, never changed in place."""
+
+    catalogs: Mapping[str, CloudCatalog]
+    kubernetes: KubernetesRates
+    overrides: OverrideTable
 
 
 @dataclass(frozen=True)
@@ -122,7 +197,7 @@ class PriceBook:
     def metric_families(self, now: float) -> list[Metric]:
         """Catalog health families. ``now`` is unused: ages are left to Prometheus (time() - timestamp)."""
         del now
-        return health_families(self.health())
+        return _health_families(self.health())
 
     def refresh(self) -> None:
         """Download each cloud's catalog and swap in the ones that arrived intact.
@@ -199,3 +274,36 @@ def _kubernetes_sources(config: PricingConfig) -> list[KubernetesPricing]:
     if config.kubernetes is not None:
         sources.append(config.kubernetes)
     return sources
+
+
+def price_of(tables: PriceTables, query: PriceQuery) -> Price:
+    cloud = query.cloud.lower()
+    if not cloud:
+        return _NO_PLACEMENT
+    if query.nodes < 1:
+        return _INCOMPLETE
+    override = tables.overrides.hourly(query, cloud)
+    if override is not None:
+        return Price(hourly=override * query.nodes, source="override")
+    if cloud in CATALOGLESS_CLOUDS:
+        quote = tables.kubernetes.quote(query)
+    else:
+        catalog = tables.catalogs.get(cloud)
+        if catalog is None:
+            return _NO_CATALOG
+        quote = catalog_quote(catalog, query)
+    if isinstance(quote, str):
+        return unpriced(quote)
+    return Price(hourly=quote * query.nodes, source="catalog")
+
+
+def _health_families(health: Iterable[CatalogHealth]) -> list[Metric]:
+    out = FamilyBuilder(PRICING_METRICS, refresh_seconds=None)
+    for item in health:
+        labels = (item.cloud,)
+        out.add("skyserve_pricing_catalog_rows", labels, item.rows)
+        out.add("skyserve_pricing_catalog_rows_skipped", labels, item.rows_skipped)
+        if item.updated_at is not None:
+            out.add("skyserve_pricing_catalog_updated_timestamp_seconds", labels, item.updated_at)
+        out.add("skyserve_pricing_refresh_failures_total", labels, item.refresh_failures)
+    return out.families()

@@ -1,4 +1,4 @@
-"""One cloud's catalog, indexed for dict lookups, with SkyPilot's price-selection rules.
+"""One cloud's catalog: its rows, indexed for dict lookups, and SkyPilot's rules for pricing a node from it.
 
 The rules are those of SkyPilot 0.14's ``sky/catalog/common.py::get_hourly_cost_impl`` and
 ``gcp_catalog.py::get_accelerator_hourly_cost``:
@@ -7,12 +7,14 @@ The rules are those of SkyPilot 0.14's ``sky/catalog/common.py::get_hourly_cost_
 - with a zone, that zone's row; without one, the cheapest row of the region (empty cells skipped);
 - an empty price cell for the chosen row(s) means no price, never zero;
 - GCP prices a GPU on its own row (matched by accelerator name, case-insensitive, and count) that is
-  added to the host's price; for a spot GPU with no spot price it falls back to the on-demand price.
+  added to the host's price; for a spot GPU with no spot price it falls back to the on-demand price;
+- with no region, the cheapest region offering everything is used, the joint minimum that
+  SkyPilot 0.14's ``Resources.get_cost`` takes.
 
 Regions compare case-insensitively, zones exactly, as SkyPilot does. One deliberate difference: a
 zone the catalog does not list prices as the region's cheapest row instead of failing, because
 SkyPilot's hosted AWS catalog names zones by ID (``use2-az1``) while SkyServe shows names
-(``us-east-2a``) unless an account's zone mapping is available (see ``zones.py``).
+(``us-east-2a``) unless an account's zone mapping is available (see ``catalog_files.py``).
 """
 
 from collections import defaultdict
@@ -20,19 +22,31 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from collectors.pricing.catalog_csv import CatalogRow
-from collectors.pricing.model import (
+from collectors.pricing.prices import (
+    INCOMPLETE_RESOURCES,
     NO_PRICE,
     NO_SPOT_PRICE,
     UNKNOWN_ACCELERATOR,
     UNKNOWN_INSTANCE_TYPE,
     UNKNOWN_REGION,
+    PriceQuery,
+    Quote,
 )
 
 K = TypeVar("K")
 
-# A price in $/h, or the reason there is none.
-Quote = float | str
+
+@dataclass(frozen=True, slots=True)
+class CatalogRow:
+    """One well-formed row of a cloud's vms.csv (read by ``catalog_files.parse_catalog``)."""
+
+    instance_type: str  # "" on GCP accelerator rows
+    accelerator: str
+    accelerator_count: float | None
+    price: float | None
+    spot_price: float | None
+    region: str
+    zone: str  # "" where the catalog has no zones (Azure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +143,31 @@ def _cheapest(rows: list[CatalogRow]) -> Offer:
 def _min(values: Iterable[float | None]) -> float | None:
     present = [value for value in values if value is not None]
     return min(present) if present else None
+
+
+def catalog_quote(catalog: CloudCatalog, query: PriceQuery) -> Quote:
+    """One node's hourly price from a catalog."""
+    if not query.instance_type:
+        return INCOMPLETE_RESOURCES
+    if not query.region:
+        return _cheapest_region(catalog, query)
+    return _node_quote(catalog, query, query.region, query.zone)
+
+
+def _node_quote(catalog: CloudCatalog, query: PriceQuery, region: str, zone: str) -> Quote:
+    host = catalog.instance_quote(query.instance_type, region, zone, query.spot)
+    if isinstance(host, str) or not (catalog.separate_accelerators and query.accelerator):
+        return host
+    count = query.accelerators_per_node
+    if count is None:
+        return INCOMPLETE_RESOURCES
+    gpu = catalog.accelerator_quote(query.accelerator, count, region, zone, query.spot)
+    return gpu if isinstance(gpu, str) else host + gpu
+
+
+def _cheapest_region(catalog: CloudCatalog, query: PriceQuery) -> Quote:
+    quotes = [_node_quote(catalog, query, region, "") for region in catalog.regions_of(query.instance_type)]
+    prices = [quote for quote in quotes if not isinstance(quote, str)]
+    if prices:
+        return min(prices)
+    return quotes[0] if quotes else catalog.instance_quote(query.instance_type, "", "", query.spot)

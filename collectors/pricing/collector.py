@@ -12,9 +12,8 @@ that section says ``enabled: false``. It emits, for example::
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from collectors.pricing.book import PriceBook
+from collectors.pricing.book import PRICING_METRICS, PriceBook
 from collectors.pricing.config import PricingConfig
-from collectors.pricing.health import PRICING_METRICS
 from exporter.collector import Build, CollectorContext, SectionConfig
 from exporter.metrics import MetricTable
 

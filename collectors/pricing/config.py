@@ -1,11 +1,22 @@
-"""The top-level ``pricing:`` section of the config file."""
+"""The top-level ``pricing:`` section of the config file, and the Kubernetes rates of a SkyPilot config.yaml.
 
+``skypilot_config`` names a SkyPilot config.yaml whose ``kubernetes.pricing`` and per-context
+overrides are read straight from the file. SkyPilot 0.14 reads ``kubernetes.pricing`` and
+``kubernetes.context_configs.<context>.pricing`` (``sky/catalog/kubernetes_catalog.py::_get_pricing``,
+schema ``_PRICING_SCHEMA`` in ``sky/utils/schemas.py``: ``cpu``, ``memory``, ``accelerators``, no
+other keys). Everything else in the file is ignored.
+"""
+
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Final, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self
 
+import pydantic
+import yaml
 from pydantic import Field, field_validator, model_validator
 
 from exporter.collector import SectionConfig, StrictModel
+from exporter.config_errors import ConfigError, format_validation_error
 from exporter.durations import Duration
 from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, ByteSize
 
@@ -92,3 +103,63 @@ class PricingConfig(SectionConfig):
     @property
     def stale_after_seconds(self) -> float:
         return 3 * self.run_interval
+
+
+_SKYPILOT_CONFIG_KEY = "pricing.skypilot_config"
+
+
+def read_skypilot_pricing(path: Path) -> KubernetesPricing | None:
+    """The file's Kubernetes pricing; None when it sets none. Raises ConfigError naming the problem."""
+    document = _read_document(path)
+    kubernetes = document.get("kubernetes") or {}
+    if not isinstance(kubernetes, Mapping):
+        raise ConfigError([f"{_SKYPILOT_CONFIG_KEY}: {path}: kubernetes: expected a mapping"])
+    contexts = {
+        name: section["pricing"]
+        for name, section in _mapping(kubernetes.get("context_configs"), path).items()
+        if isinstance(section, Mapping) and section.get("pricing") is not None
+    }
+    top = kubernetes.get("pricing")
+    if top is None and not contexts:
+        return None
+    problems: list[str] = []
+    rates = _rates(top or {}, f"{_SKYPILOT_CONFIG_KEY}: {path}: kubernetes.pricing", problems)
+    context_configs = {
+        name: _rates(
+            value, f"{_SKYPILOT_CONFIG_KEY}: {path}: kubernetes.context_configs.{name}.pricing", problems
+        )
+        for name, value in contexts.items()
+    }
+    if problems:
+        raise ConfigError(problems)
+    return KubernetesPricing(**rates.model_dump(), context_configs=context_configs)
+
+
+def _rates(value: Any, prefix: str, problems: list[str]) -> PricingRates:
+    try:
+        return PricingRates.model_validate(value)
+    except pydantic.ValidationError as exc:
+        problems.extend(format_validation_error(exc, prefix=prefix))
+        return PricingRates()
+
+
+def _read_document(path: Path) -> Mapping[str, Any]:
+    try:
+        document = yaml.safe_load(path.expanduser().read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError([f"{_SKYPILOT_CONFIG_KEY}: cannot read {path}: {exc.strerror or exc}"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{_SKYPILOT_CONFIG_KEY}: {path} is not valid YAML: {exc}"]) from None
+    if document is None:
+        return {}
+    if not isinstance(document, Mapping):
+        raise ConfigError([f"{_SKYPILOT_CONFIG_KEY}: {path}: expected a mapping at the top level"])
+    return document
+
+
+def _mapping(value: Any, path: Path) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError([f"{_SKYPILOT_CONFIG_KEY}: {path}: kubernetes.context_configs: expected a mapping"])
+    return value

@@ -19,8 +19,13 @@ from typing import Final
 
 import requests
 
-from collectors.pricing.catalog_csv import CatalogFormatError, ParsedCatalog, parse_catalog
-from collectors.pricing.loader import CATALOG_FILE, catalog_path
+from collectors.pricing.catalog_files import (
+    CATALOG_FILE,
+    CatalogFormatError,
+    ParsedCatalog,
+    catalog_path,
+    parse_catalog,
+)
 from exporter.deadline import Deadline
 from exporter.errors import CollectorError
 from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, read_body

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from collectors.pricing import KubernetesPricing, PriceQuery, PricingRates
-from collectors.pricing.skypilot_config import read_skypilot_pricing
+from collectors.pricing.config import read_skypilot_pricing
 from exporter.config_errors import ConfigError
 from tests.unit.pricing.catalogs import SKYPILOT_CONFIG, fixture_book, pod
 

@@ -1,6 +1,7 @@
 import pytest
 
-from collectors.pricing.catalog_csv import CatalogFormatError, CatalogRow, parse_catalog
+from collectors.pricing.catalog import CatalogRow
+from collectors.pricing.catalog_files import CatalogFormatError, parse_catalog
 from tests.unit.pricing.catalogs import CATALOG_HEADER, CATALOGS
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from collectors.pricing.accrual import CostAccrual
+from collectors.pricing.replica_costs import CostAccrual
 
 
 def run_hour(
