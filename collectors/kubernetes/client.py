@@ -1,28 +1,180 @@
-"""Listing pods and nodes from each cluster: paginated, restarted on 410, within one time budget.
+"""The Kubernetes API side: connecting to each cluster, listing its pods and nodes, mapping failures.
 
-Responses are read with ``_preload_content=False`` and parsed with ``json``: the client's own model
-deserialisation builds a pydantic object per field and costs seconds at a few thousand pods (see
-docs/performance.md). Each page is read in pieces within the collection's deadline and
-``body_size_limit`` (the client's own read has neither bound), then cut down to the fields the
-collector reads (``slim``) as it arrives.
+The only module of the package that imports the ``kubernetes`` client library, which costs about
+25 MB: the collector class is loaded for every exporter (config validation, docs) and imports this
+module only when a ``collectors.kubernetes`` section turns it on.
+
+Lists are paginated, restarted on 410, within one time budget. Responses are read with
+``_preload_content=False`` and parsed with ``json``: the client's own model deserialisation builds a
+pydantic object per field and costs seconds at a few thousand pods (see docs/performance.md). Each
+page is read in pieces within the collection's deadline and ``body_size_limit`` (the client's own
+read has neither bound), then cut down to the fields the collector reads (``slim_pod``,
+``slim_node``) as it arrives.
 """
 
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
-from kubernetes.client import ApiClient, CoreV1Api
+import yaml
+from kubernetes.client import ApiClient, Configuration, CoreV1Api
 from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import HTTPError
+from kubernetes.config.config_exception import ConfigException
+from kubernetes.config.incluster_config import (
+    SERVICE_CERT_FILENAME,
+    SERVICE_HOST_ENV_NAME,
+    SERVICE_TOKEN_FILENAME,
+    InClusterConfigLoader,
+)
+from kubernetes.config.kube_config import load_kube_config
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 
-from collectors.kubernetes.connection import Target, new_api_client
-from collectors.kubernetes.errors import GONE, api_error, parse_error, transport_error
-from collectors.kubernetes.listing import ClusterListings, ContextListing, ListQuery
-from collectors.kubernetes.slim import slim_node, slim_pod
+from collectors.kubernetes.config import CONFIG_KEY, KubernetesConfig
 from exporter.deadline import Deadline
-from exporter.errors import UpstreamAuthError, UpstreamUnavailable
-from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, loads_json, read_body
+from exporter.errors import (
+    CollectorError,
+    UpstreamAuthError,
+    UpstreamParseError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from exporter.redact import redact_text
+from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, encodable, loads_json, read_body
+
+# --- what a list of the clusters brings back -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContextListing:
+    """One cluster's selected pods, and the nodes they are scheduled on (both slimmed, unvalidated)."""
+
+    context: str
+    pods: tuple[Any, ...]
+    nodes: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class ClusterListings:
+    listings: tuple[ContextListing, ...]
+    pages: int  # list requests made, restarts included
+    restarts: int  # lists started again after a 410
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    namespaces: tuple[str, ...]  # empty: all namespaces
+    selector: str
+    page_size: int
+
+
+# --- which clusters to read, and API clients for them ----------------------------------------------
+# Every context gets its own ``ApiClient`` built from its own ``Configuration``; the client library's
+# global default configuration is never read or written. Clients are made on first use, not at
+# start-up, because loading a context may run an exec credential plugin (``aws eks get-token``,
+# ``gke-gcloud-auth-plugin``) that needs the network.
+
+# SkyPilot's name for the in-cluster "context" (sky/adaptors/kubernetes.py), which SkyServe reports as
+# the replica's region; using the same name keeps both sources' labels alike.
+IN_CLUSTER_CONTEXT_ENV: Final = "SKYPILOT_IN_CLUSTER_CONTEXT_NAME"
+DEFAULT_IN_CLUSTER_CONTEXT: Final = "in-cluster"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One cluster: a kubeconfig context, or the service account when ``kubeconfig`` is None."""
+
+    context: str
+    kubeconfig: Path | None = None
+
+
+def resolve_targets(config: KubernetesConfig, environ: Mapping[str, str]) -> tuple[Target, ...]:
+    """The clusters the section names; ValueError naming the key when they cannot be used."""
+    if config.kubeconfig is None:
+        return (_in_cluster(config, environ),)
+    available, current = _contexts_of(config.kubeconfig)
+    if not config.contexts:
+        if not current:
+            raise ValueError(f"{CONFIG_KEY}.contexts: {config.kubeconfig} has no current-context; name some")
+        return (Target(current, config.kubeconfig),)
+    unknown = [name for name in config.contexts if name not in available]
+    if unknown:
+        raise ValueError(
+            f"{CONFIG_KEY}.contexts: not in {config.kubeconfig}: {', '.join(unknown)} "
+            f"(it has: {', '.join(available) or 'none'})"
+        )
+    return tuple(Target(name, config.kubeconfig) for name in config.contexts)
+
+
+def new_api_client(target: Target, environ: Mapping[str, str]) -> ApiClient:
+    """A client for one cluster, with retries off so a dead server fails within the timeout.
+
+    UpstreamAuthError when the credentials cannot be loaded (a missing token file, a failing exec
+    plugin): for the operator that is a credentials problem, whatever the library calls it.
+    """
+    configuration = Configuration()
+    try:
+        if target.kubeconfig is None:
+            _loader(environ).load_and_set(configuration)  # type: ignore[no-untyped-call]
+        else:
+            load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=str(target.kubeconfig),
+                context=target.context,
+                client_configuration=configuration,
+                persist_config=False,  # never write refreshed tokens back into the operator's file
+            )
+    except (ConfigException, OSError) as exc:
+        raise UpstreamAuthError(f"context {target.context}: cannot load credentials: {exc}") from None
+    # urllib3 would otherwise retry a refused connection three times, each within our timeout.
+    configuration.retries = False
+    return ApiClient(configuration)
+
+
+def _in_cluster(config: KubernetesConfig, environ: Mapping[str, str]) -> Target:
+    if config.contexts:
+        raise ValueError(
+            f"{CONFIG_KEY}.contexts: needs a kubeconfig (without one the service account is used)"
+        )
+    if not environ.get(SERVICE_HOST_ENV_NAME):
+        raise ValueError(
+            f"{CONFIG_KEY}.kubeconfig: not set, and not running in a cluster (${SERVICE_HOST_ENV_NAME} "
+            "is unset) to use its service account"
+        )
+    return Target(environ.get(IN_CLUSTER_CONTEXT_ENV) or DEFAULT_IN_CLUSTER_CONTEXT)
+
+
+def _contexts_of(kubeconfig: Path) -> tuple[list[str], str]:
+    """Context names and the current one, read as plain YAML: the client's loader insists on a
+    current-context even when the config names its contexts."""
+    try:
+        document = yaml.safe_load(kubeconfig.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{CONFIG_KEY}.kubeconfig: cannot read {kubeconfig}: {exc}") from None
+    except yaml.YAMLError:
+        raise ValueError(f"{CONFIG_KEY}.kubeconfig: {kubeconfig} is not valid YAML") from None
+    contexts = document.get("contexts") if isinstance(document, dict) else None
+    if not isinstance(contexts, list):
+        raise ValueError(f"{CONFIG_KEY}.kubeconfig: {kubeconfig} has no list of contexts")
+    names = [str(item["name"]) for item in contexts if isinstance(item, dict) and item.get("name")]
+    current = document.get("current-context")
+    return names, current if isinstance(current, str) else ""
+
+
+def _loader(environ: Mapping[str, str]) -> InClusterConfigLoader:
+    return InClusterConfigLoader(  # type: ignore[no-untyped-call]
+        token_filename=SERVICE_TOKEN_FILENAME, cert_filename=SERVICE_CERT_FILENAME, environ=environ
+    )
+
+
+# --- listing pods and nodes ------------------------------------------------------------------------
 
 # A continue token expires when etcd compacts (about 5 minutes); needing more than a few fresh
 # starts in one collection means the list cannot finish, and waiting longer will not help.
@@ -206,3 +358,140 @@ def _node_name(node: Any) -> str | None:
     metadata = node.get("metadata") if isinstance(node, dict) else None
     name = metadata.get("name") if isinstance(metadata, dict) else None
     return name if isinstance(name, str) else None
+
+
+# --- each listed object cut down to the fields the collector reads, as soon as its page arrives ----
+# A real pod is 5-20 KB of JSON (managed fields, env, volumes, the last-applied annotation) of which
+# the collector reads a few hundred bytes; keeping only those bounds memory to one page of full
+# objects at a time. Nothing is validated here: a field of the wrong type is kept as it came, so
+# that ``records`` sees it and skips and counts the record.
+
+_POD_METADATA: Final = (
+    "name",
+    "namespace",
+    "labels",
+    "ownerReferences",
+    "creationTimestamp",
+    "deletionTimestamp",
+)
+_POD_SPEC: Final = ("nodeName", "overhead", "nodeSelector")
+_POD_STATUS: Final = ("phase", "reason", "conditions", "startTime")
+_CONTAINER_STATUS: Final = ("name", "ready", "started", "state")
+_NODE_METADATA: Final = ("name", "labels")
+_NODE_SPEC: Final = ("providerID",)
+_NODE_STATUS: Final = ("capacity", "allocatable")
+
+
+def slim_pod(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    spec, status = item.get("spec"), item.get("status")
+    slim: dict[str, Any] = {"metadata": _pick(item.get("metadata"), _POD_METADATA)}
+    if isinstance(spec, dict):
+        slim_spec = _pick(spec, _POD_SPEC)
+        for key in ("containers", "initContainers"):
+            if key in spec:
+                slim_spec[key] = _resources_only(spec[key])
+        slim["spec"] = slim_spec
+    else:
+        slim["spec"] = spec
+    if isinstance(status, dict):
+        slim_status = _pick(status, _POD_STATUS)
+        for key in ("containerStatuses", "initContainerStatuses"):
+            if key in status:
+                slim_status[key] = _each(status[key], _CONTAINER_STATUS)
+        slim["status"] = slim_status
+    else:
+        slim["status"] = status
+    return slim
+
+
+def slim_node(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    return {
+        "metadata": _pick(item.get("metadata"), _NODE_METADATA),
+        "spec": _pick(item.get("spec"), _NODE_SPEC),
+        "status": _pick(item.get("status"), _NODE_STATUS),
+    }
+
+
+def _pick(value: Any, keys: Iterable[str]) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {key: value[key] for key in keys if key in value}
+
+
+def _resources_only(containers: Any) -> Any:
+    if not isinstance(containers, list):
+        return containers
+    return [
+        {"resources": container.get("resources")} if isinstance(container, dict) else container
+        for container in containers
+    ]
+
+
+def _each(values: Any, keys: Iterable[str]) -> Any:
+    keys = tuple(keys)
+    return [_pick(value, keys) for value in values] if isinstance(values, list) else values
+
+
+# --- client and urllib3 failures as the exporter's error classes, with bounded messages ------------
+# The API server's own explanation (the ``message`` of its ``Status`` body) is kept, cut short;
+# tokens never appear in either side's messages.
+
+GONE: Final = 410
+_MAX_MESSAGE = 300
+
+
+def api_error(exc: ApiException, where: str) -> CollectorError:
+    """An HTTP error answer (or the client's status-0 transport error, e.g. TLS) as an exporter error."""
+    status = exc.status or 0
+    message = f"{where}: HTTP {status} {exc.reason or ''}".rstrip() + _status_message(exc.body)
+    if status in (401, 403):
+        return UpstreamAuthError(message)
+    if status in {0, 429} or status >= 500:
+        return UpstreamUnavailable(message)
+    return CollectorError(message)
+
+
+def transport_error(exc: HTTPError, where: str) -> CollectorError:
+    """A failure below HTTP (refused, reset, timed out); retries are off, so one attempt's cause."""
+    cause: BaseException = exc.reason if isinstance(exc, MaxRetryError) and exc.reason else exc
+    # NewConnectionError (refused, unresolvable) subclasses ConnectTimeoutError in urllib3: test it first.
+    if isinstance(cause, NewConnectionError):
+        return UpstreamUnavailable(f"{where}: cannot connect ({_short(cause)})")
+    if isinstance(cause, ConnectTimeoutError | ReadTimeoutError | TimeoutError):
+        return UpstreamTimeout(f"{where}: no answer in time")
+    return UpstreamUnavailable(f"{where}: {type(cause).__name__} ({_short(cause)})")
+
+
+def parse_error(where: str, problem: str) -> UpstreamParseError:
+    return UpstreamParseError(f"{where}: {problem}")
+
+
+def _status_message(body: object) -> str:
+    """The ``message`` of a Kubernetes ``Status`` body, if the error carried one."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if not isinstance(body, str) or not body:
+        return ""
+    try:
+        status = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder follows
+        return ""
+    message = status.get("message") if isinstance(status, dict) else None
+    return f": {_bounded(message)}" if isinstance(message, str) and message else ""
+
+
+def _short(exc: BaseException) -> str:
+    # urllib3 prefixes its messages with the connection object's repr: keep the part after it.
+    return _bounded(str(exc).rpartition(">: ")[2] or type(exc).__name__)
+
+
+def _bounded(text: str) -> str:
+    if not encodable(text):
+        # A lone surrogate from the API server's JSON would make logging this message fail.
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = redact_text(" ".join(text.split()))
+    return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "..."

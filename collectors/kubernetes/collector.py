@@ -13,26 +13,42 @@ It emits, for example::
         region="us-central1",instance_type="g2-standard-8",spot="true",price_source="catalog"} 0.3
     skyserve_kubernetes_service_replicas{service_name="llama-8b",status="READY"} 3.0
 
-The full list is ``metrics.KUBERNETES_METRICS``; the status mapping is in ``status``, placement in
-``placement`` and the cost-share rule in ``cost``.
+The full list is ``metrics.KUBERNETES_METRICS``; the status mapping is in ``records``, placement in
+``resources`` and the cost-share rule in ``metrics``.
 """
 
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from collectors.kubernetes import families, status
 from collectors.kubernetes.config import KubernetesConfig
-from collectors.kubernetes.cost import price_nodes, price_replicas
-from collectors.kubernetes.listing import ClusterListings, ListQuery
-from collectors.kubernetes.metrics import KUBERNETES_METRICS, SOURCE
-from collectors.kubernetes.records import DUPLICATE_NODE, Cluster, PodRecord, PodRules, parse_cluster
+from collectors.kubernetes.metrics import (
+    KUBERNETES_METRICS,
+    SOURCE,
+    add_nodes,
+    add_pod,
+    add_services,
+    placement_of,
+    price_nodes,
+    price_replicas,
+)
+from collectors.kubernetes.records import (
+    DUPLICATE_NODE,
+    FAILED,
+    PENDING,
+    READY,
+    STARTING,
+    Cluster,
+    PodRecord,
+    PodRules,
+    parse_cluster,
+)
 from collectors.pricing import PriceBook, ReplicaCosts
 from exporter.collector import Build, CollectorConfig, CollectorContext, ServiceSummary
 from exporter.metrics import FamilyBuilder, MetricTable
 
 if TYPE_CHECKING:
-    from collectors.kubernetes.client import KubernetesClient
+    from collectors.kubernetes.client import ClusterListings, KubernetesClient
     from simulator import Simulator
 
 
@@ -65,8 +81,7 @@ class KubernetesCollector:
         """A collector for the section; ValueError naming the key when the kubeconfig is unusable."""
         settings = KubernetesConfig.model_validate(config)
         # The kubernetes package is imported only by an exporter that reads a cluster (~25 MB).
-        from collectors.kubernetes.client import KubernetesClient  # noqa: PLC0415
-        from collectors.kubernetes.connection import resolve_targets  # noqa: PLC0415
+        from collectors.kubernetes.client import KubernetesClient, ListQuery, resolve_targets  # noqa: PLC0415
 
         targets = resolve_targets(settings, context.environ)
         query = ListQuery(settings.namespaces, settings.effective_selector, settings.page_size)
@@ -100,19 +115,19 @@ class KubernetesCollector:
         demo = section or {"interval": DEMO_INTERVAL}
         return {**demo, "kubeconfig": str(kube.kubeconfig), "contexts": list(kube.fleet.contexts)}
 
-    def fetch(self) -> ClusterListings:
+    def fetch(self) -> "ClusterListings":
         return self._client.fetch()
 
-    def build(self, raw: ClusterListings, now: float) -> Build:
+    def build(self, raw: "ClusterListings", now: float) -> Build:
         cluster = parse_cluster(raw.listings, self._rules)
         node_prices = price_nodes(cluster.nodes.values(), self._prices())
         costs = price_replicas(cluster.pods, cluster.nodes, node_prices)
         out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
         for pod in cluster.pods:
-            families.add_pod(out, pod, families.placement_of(pod, cluster.nodes))
-        families.add_services(out, cluster.pods, cluster.nodes)
+            add_pod(out, pod, placement_of(pod, cluster.nodes))
+        add_services(out, cluster.pods, cluster.nodes)
         self._costs.add(out, now, costs)
-        duplicate_nodes = families.add_nodes(out, cluster.nodes.values(), node_prices)
+        duplicate_nodes = add_nodes(out, cluster.nodes.values(), node_prices)
         skipped = Counter(cluster.skipped)
         if duplicate_nodes:
             skipped[DUPLICATE_NODE] += duplicate_nodes
@@ -131,8 +146,8 @@ def _summaries(cluster: Cluster) -> tuple[ServiceSummary, ...]:
 
 
 def _summary(name: str, pods: list[PodRecord], cluster: Cluster) -> ServiceSummary:
-    clouds = {families.placement_of(pod, cluster.nodes).cloud for pod in pods}
-    ready = sum(1 for pod in pods if pod.status == status.READY)
+    clouds = {placement_of(pod, cluster.nodes).cloud for pod in pods}
+    ready = sum(1 for pod in pods if pod.status == READY)
     return ServiceSummary(
         name=name,
         source=SOURCE,
@@ -147,8 +162,8 @@ def _service_status(pods: list[PodRecord], ready: int) -> str:
     """A Kubernetes workload has no service status of its own; this is SkyServe's word for its state."""
     if ready:
         return "READY"
-    if any(pod.status in (status.PENDING, status.STARTING) for pod in pods):
+    if any(pod.status in (PENDING, STARTING) for pod in pods):
         return "REPLICA_INIT"
-    if all(pod.status == status.FAILED for pod in pods):
+    if all(pod.status == FAILED for pod in pods):
         return "FAILED"
     return "NO_REPLICA"

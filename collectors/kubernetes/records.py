@@ -1,23 +1,29 @@
-"""Listed pods and nodes as typed records; a malformed object is skipped and counted, never fatal.
+"""Listed pods and nodes as typed records: which service a pod serves, its replica status, its node.
 
-So is one with a label text that cannot be written as UTF-8 (JSON lets a lone surrogate such as
-``\\ud800`` through): it would fail the whole exposition, not just its own series.
+A malformed object is skipped and counted, never fatal. So is one with a label text that cannot be
+written as UTF-8 (JSON lets a lone surrogate such as ``\\ud800`` through): it would fail the whole
+exposition, not just its own series.
 """
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Final, TypeGuard
+from typing import TYPE_CHECKING, Any, Final, TypeGuard
 
-from collectors.kubernetes.accelerators import node_accelerator
 from collectors.kubernetes.config import SKYPILOT_CLUSTER_LABEL
-from collectors.kubernetes.identity import VERSION_LABEL, service_name
-from collectors.kubernetes.listing import ContextListing
-from collectors.kubernetes.placement import NodePlacement, node_placement
-from collectors.kubernetes.resources import Amounts, node_amounts, pod_requests
-from collectors.kubernetes.status import pod_status
+from collectors.kubernetes.resources import (
+    Amounts,
+    NodePlacement,
+    node_accelerator,
+    node_amounts,
+    node_placement,
+    pod_requests,
+)
 from exporter.upstream import encodable
+
+if TYPE_CHECKING:
+    from collectors.kubernetes.client import ContextListing
 
 INVALID_POD: Final = "invalid_pod"
 NO_SERVICE_NAME: Final = "no_service_name"
@@ -69,7 +75,7 @@ class PodRules:
     include_skypilot: bool
 
 
-def parse_cluster(listings: Iterable[ContextListing], rules: PodRules) -> Cluster:
+def parse_cluster(listings: Iterable["ContextListing"], rules: PodRules) -> Cluster:
     """Records for every listing; a pod name that two pods of one service share (a StatefulSet in two
     clusters or namespaces) becomes ``<context>/<namespace>/<name>`` for each of them, so both are
     exported and neither series is ambiguous."""
@@ -194,6 +200,147 @@ def _timestamp(value: Any) -> float | None:
         return None
 
 
+# --- which service a pod serves: the configured label, else the workload that owns it --------------
+# The owner is the controlling ``ownerReference``: a StatefulSet (or any other controller) by its
+# name, a ReplicaSet by its Deployment's name, i.e. without the ``-<pod-template-hash>`` suffix.
+
+POD_TEMPLATE_HASH_LABEL: Final = "pod-template-hash"
+VERSION_LABEL: Final = "app.kubernetes.io/version"
+
+
+def service_name(labels: Mapping[str, str], owners: Any, service_label: str) -> str:
+    """The service name, or "" when neither the label nor an owner names one."""
+    name = labels.get(service_label, "").strip()
+    if name:
+        return name
+    owner = _controller(owners)
+    if owner is None:
+        return ""
+    kind, owner_name = owner
+    if kind == "ReplicaSet":
+        return deployment_of(owner_name, labels.get(POD_TEMPLATE_HASH_LABEL, ""))
+    return owner_name
+
+
+def deployment_of(replica_set: str, template_hash: str) -> str:
+    """``llama-7d9f8b6c5`` -> ``llama``; a ReplicaSet not made by a Deployment keeps its name."""
+    if template_hash and replica_set.endswith(f"-{template_hash}"):
+        return replica_set.removesuffix(f"-{template_hash}")
+    return replica_set
+
+
+def _controller(owners: Any) -> tuple[str, str] | None:
+    if not isinstance(owners, list):
+        return None
+    found = [o for o in owners if isinstance(o, dict) and isinstance(o.get("name"), str) and o["name"]]
+    chosen = next((o for o in found if o.get("controller") is True), found[0] if found else None)
+    if chosen is None:
+        return None
+    kind = chosen.get("kind")
+    return (kind if isinstance(kind, str) else "", chosen["name"])
+
+
+# --- a pod's state in SkyServe's ReplicaStatus vocabulary; the first matching row wins -------------
+# 1. PREEMPTED: evicted or preempted; ``status.reason`` in ``PREEMPTED_REASONS``, or a
+#    ``DisruptionTarget`` condition whose reason is in ``PREEMPTED_DISRUPTIONS``.
+# 2. SHUTTING_DOWN: ``metadata.deletionTimestamp`` is set.
+# 3. FAILED: phase ``Failed`` or ``Succeeded`` (a serving pod that exited is not serving), or a
+#    container or init container waiting in one of ``FAILED_WAITING_REASONS`` (CrashLoopBackOff,
+#    image pull and container config errors).
+# 4. PENDING: phase ``Pending`` and not scheduled (no ``spec.nodeName``).
+# 5. STARTING: phase ``Pending`` and scheduled (pulling images, init containers, containers creating).
+# 6. READY: phase ``Running`` and condition ``Ready`` is ``True``.
+# 7. STARTING: phase ``Running``, not ready, and a container not ``started`` yet (startup probe).
+# 8. NOT_READY: phase ``Running`` and not ready.
+# 9. UNKNOWN: phase ``Unknown`` (the node stopped reporting), or anything else.
+#
+# PROVISIONING, FAILED_INITIAL_DELAY, FAILED_PROBING, FAILED_PROVISION and FAILED_CLEANUP have no
+# Kubernetes counterpart and are never produced.
+
+PENDING: Final = "PENDING"
+STARTING: Final = "STARTING"
+READY: Final = "READY"
+NOT_READY: Final = "NOT_READY"
+SHUTTING_DOWN: Final = "SHUTTING_DOWN"
+FAILED: Final = "FAILED"
+PREEMPTED: Final = "PREEMPTED"
+UNKNOWN: Final = "UNKNOWN"
+
+# status.reason the kubelet sets when it evicts a pod (node pressure), preempts it for a critical
+# pod, or kills it because the node shuts down (GKE spot/preemptible reclaim: "Terminated").
+PREEMPTED_REASONS: Final = frozenset({"Evicted", "Preempting", "NodeShutdown", "Shutdown", "Terminated"})
+# DisruptionTarget condition reasons (Kubernetes >= 1.26) for disruptions the workload did not ask
+# for; EvictionByEvictionAPI (a drain) is a voluntary shutdown, not a preemption.
+PREEMPTED_DISRUPTIONS: Final = frozenset(
+    {"PreemptionByScheduler", "TerminationByKubelet", "DeletionByTaintManager", "DeletionByPodGC"}
+)
+FAILED_WAITING_REASONS: Final = frozenset(
+    {
+        "CrashLoopBackOff",
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "RunContainerError",
+    }
+)
+
+
+def pod_status(pod: Mapping[str, Any]) -> str:
+    """The replica status of a pod (a dict shaped like the API's Pod; missing parts are tolerated)."""
+    metadata, spec, status = _dict(pod.get("metadata")), _dict(pod.get("spec")), _dict(pod.get("status"))
+    phase = status.get("phase")
+    if _preempted(status):
+        return PREEMPTED
+    if metadata.get("deletionTimestamp"):
+        return SHUTTING_DOWN
+    if phase in ("Failed", "Succeeded") or _failing_containers(status):
+        return FAILED
+    if phase == "Pending":
+        return STARTING if spec.get("nodeName") else PENDING
+    if phase == "Running":
+        if _condition(status, "Ready") == "True":
+            return READY
+        return STARTING if _not_started(status) else NOT_READY
+    return UNKNOWN
+
+
+def _preempted(status: Mapping[str, Any]) -> bool:
+    if status.get("reason") in PREEMPTED_REASONS:
+        return True
+    for condition in _list(status.get("conditions")):
+        if (
+            isinstance(condition, dict)
+            and condition.get("type") == "DisruptionTarget"
+            and condition.get("status") == "True"
+            and condition.get("reason") in PREEMPTED_DISRUPTIONS
+        ):
+            return True
+    return False
+
+
+def _failing_containers(status: Mapping[str, Any]) -> bool:
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for container in _list(status.get(key)):
+            waiting = _dict(_dict(_dict(container).get("state")).get("waiting"))
+            if waiting.get("reason") in FAILED_WAITING_REASONS:
+                return True
+    return False
+
+
+def _not_started(status: Mapping[str, Any]) -> bool:
+    return any(_dict(c).get("started") is False for c in _list(status.get("containerStatuses")))
+
+
+def _condition(status: Mapping[str, Any], kind: str) -> str | None:
+    for condition in _list(status.get("conditions")):
+        if isinstance(condition, dict) and condition.get("type") == kind:
+            value = condition.get("status")
+            return value if isinstance(value, str) else None
+    return None
+
+
 def _is_labels(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
 
@@ -208,3 +355,7 @@ def _text(value: Any) -> TypeGuard[str]:
 
 def _dict(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -7,9 +7,9 @@ import pytest
 import yaml
 from kubernetes.client import Configuration
 
+from collectors.kubernetes.client import Target, new_api_client, resolve_targets
 from collectors.kubernetes.collector import KubernetesCollector
 from collectors.kubernetes.config import KubernetesConfig
-from collectors.kubernetes.connection import Target, new_api_client, resolve_targets
 from exporter.errors import UpstreamAuthError
 from tests.unit.kubernetes.fixtures import write_kubeconfig
 

@@ -10,7 +10,7 @@ and review the diff before committing it.
 
 from pathlib import Path
 
-from collectors.kubernetes.listing import ClusterListings, ContextListing
+from collectors.kubernetes.client import ClusterListings, ContextListing
 from collectors.pricing import PriceBook
 from tests.unit.golden import assert_golden, exposition
 from tests.unit.kubernetes.fixtures import NOW, collector, gke_node, pod, write_kubeconfig

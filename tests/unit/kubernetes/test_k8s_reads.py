@@ -16,10 +16,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
-from collectors.kubernetes.client import KubernetesClient
+from collectors.kubernetes.client import KubernetesClient, ListQuery, resolve_targets
 from collectors.kubernetes.config import KubernetesConfig
-from collectors.kubernetes.connection import resolve_targets
-from collectors.kubernetes.listing import ListQuery
 from collectors.kubernetes.records import BAD_ENCODING
 from exporter.errors import UpstreamParseError, UpstreamTimeout, UpstreamUnavailable
 from exporter.series import Format, encode_families

@@ -1,10 +1,12 @@
-"""Pods and nodes as records: service names, requests, malformed objects skipped and counted."""
+"""Pods and nodes as records: service names, requests, malformed objects skipped and counted, and
+every row of the pod -> ReplicaStatus table on pods shaped like the API server's."""
 
 from typing import Any
 
 import pytest
 
-from collectors.kubernetes.listing import ContextListing
+from collectors.kubernetes.client import ContextListing
+from collectors.kubernetes.metrics import REPLICA_STATUSES
 from collectors.kubernetes.records import (
     DUPLICATE_POD,
     INVALID_NODE,
@@ -13,6 +15,7 @@ from collectors.kubernetes.records import (
     PodRules,
     parse_cluster,
     parse_pod,
+    pod_status,
 )
 from collectors.kubernetes.resources import Amounts, pod_requests
 from tests.unit.kubernetes.fixtures import CREATED_AT, gke_node, node, pod
@@ -147,3 +150,90 @@ def test_a_pod_name_shared_by_two_clusters_or_namespaces_is_qualified_for_each()
 def test_nodes_of_two_contexts_are_kept_apart() -> None:
     cluster = parse_cluster([_listing([], [node("n")], "a"), _listing([], [node("n")], "b")], RULES)
     assert sorted(cluster.nodes) == [("a", "n"), ("b", "n")]
+
+
+# --- every row of the pod -> ReplicaStatus table ---
+
+_UNSCHEDULABLE = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]
+_NOT_STARTED = [{"name": "server", "ready": False, "started": False, "state": {"running": {}}}]
+_INIT = "initContainerStatuses"
+
+
+def _waiting(reason: str, key: str = "containerStatuses") -> dict[str, Any]:
+    return {
+        key: [{"name": "server", "ready": False, "started": False, "state": {"waiting": {"reason": reason}}}]
+    }
+
+
+def _disruption(reason: str) -> dict[str, Any]:
+    return {"conditions": [{"type": "DisruptionTarget", "status": "True", "reason": reason}]}
+
+
+def _deleting(raw: dict[str, Any]) -> dict[str, Any]:
+    raw["metadata"]["deletionTimestamp"] = "2026-11-28T11:00:00Z"
+    return raw
+
+
+STATUS_CASES = [
+    ("unscheduled", pod(node="", phase="Pending", ready=False, containerStatuses=[]), "PENDING"),
+    (
+        "unschedulable",
+        pod(node="", phase="Pending", ready=False, conditions=_UNSCHEDULABLE),
+        "PENDING",
+    ),
+    (
+        "scheduled, containers creating",
+        pod(phase="Pending", ready=False, **_waiting("ContainerCreating")),
+        "STARTING",
+    ),
+    (
+        "scheduled, init containers",
+        pod(phase="Pending", ready=False, **_waiting("PodInitializing", _INIT)),
+        "STARTING",
+    ),
+    ("running and ready", pod(), "READY"),
+    ("running, not ready", pod(ready=False), "NOT_READY"),
+    (
+        "running, startup probe pending",
+        pod(ready=False, containerStatuses=_NOT_STARTED),
+        "STARTING",
+    ),
+    ("crash loop", pod(ready=False, **_waiting("CrashLoopBackOff")), "FAILED"),
+    (
+        "init container crash loop",
+        pod(phase="Pending", ready=False, **_waiting("CrashLoopBackOff", _INIT)),
+        "FAILED",
+    ),
+    ("image pull back-off", pod(phase="Pending", ready=False, **_waiting("ImagePullBackOff")), "FAILED"),
+    (
+        "bad container config",
+        pod(phase="Pending", ready=False, **_waiting("CreateContainerConfigError")),
+        "FAILED",
+    ),
+    ("failed", pod(phase="Failed", ready=False, reason="UnexpectedAdmissionError"), "FAILED"),
+    ("exited", pod(phase="Succeeded", ready=False), "FAILED"),
+    ("evicted", pod(phase="Failed", ready=False, reason="Evicted"), "PREEMPTED"),
+    ("node shutdown (GKE spot reclaim)", pod(phase="Failed", ready=False, reason="Terminated"), "PREEMPTED"),
+    ("graceful node shutdown", pod(phase="Failed", ready=False, reason="NodeShutdown"), "PREEMPTED"),
+    ("preempted by the scheduler", _deleting(pod(**_disruption("PreemptionByScheduler"))), "PREEMPTED"),
+    ("taint manager (node gone)", pod(**_disruption("DeletionByTaintManager")), "PREEMPTED"),
+    ("drained (eviction API)", _deleting(pod(**_disruption("EvictionByEvictionAPI"))), "SHUTTING_DOWN"),
+    ("deleted", _deleting(pod()), "SHUTTING_DOWN"),
+    ("deleted while failed", _deleting(pod(phase="Failed", ready=False)), "SHUTTING_DOWN"),
+    ("node lost", pod(phase="Unknown", ready=False), "UNKNOWN"),
+    ("no status at all", {"metadata": {"name": "x", "namespace": "y"}}, "UNKNOWN"),
+    ("garbage status", {"metadata": {}, "spec": [], "status": "Running"}, "UNKNOWN"),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(raw, expected) for _, raw, expected in STATUS_CASES],
+    ids=[c[0] for c in STATUS_CASES],
+)
+def test_pod_state_maps_onto_replica_status(raw: dict[str, Any], expected: str) -> None:
+    assert pod_status(raw) == expected
+
+
+def test_every_status_the_mapping_produces_is_a_skyserve_replica_status() -> None:
+    assert {expected for _, _, expected in STATUS_CASES} <= set(REPLICA_STATUSES)

@@ -4,7 +4,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from collectors.kubernetes.cost import (
+from collectors.kubernetes.client import ContextListing
+from collectors.kubernetes.metrics import (
     NO_REQUESTS,
     UNKNOWN_NODE,
     node_query,
@@ -12,7 +13,6 @@ from collectors.kubernetes.cost import (
     price_replicas,
     share,
 )
-from collectors.kubernetes.listing import ContextListing
 from collectors.kubernetes.records import (
     Cluster,
     NodeRecord,

@@ -1,14 +1,21 @@
-"""Node placement for each cloud's managed Kubernetes, spot labels, and accelerator names."""
+"""Node placement for each cloud's managed Kubernetes, spot labels, accelerator names, and quantities."""
 
 import json
 import subprocess
 import sys
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
+from kubernetes.utils import parse_quantity as oracle
 
-from collectors.kubernetes.accelerators import node_accelerator
-from collectors.kubernetes.placement import NodePlacement, is_spot, node_placement
+from collectors.kubernetes.resources import (
+    NodePlacement,
+    is_spot,
+    node_accelerator,
+    node_placement,
+    parse_quantity,
+)
 
 GKE = {
     "topology.kubernetes.io/region": "us-central1",
@@ -231,3 +238,42 @@ def test_label_precedence_follows_skypilots_registry_order() -> None:
         == "tpu-v5-lite-podslice"
     )
     assert node_accelerator({}) == ""
+
+
+# --- quantities parse as the official client's own parser reads them (it is the oracle) ---
+
+VALID_QUANTITIES = [
+    "4",
+    "500m",
+    "0.5",
+    "16Gi",
+    "1536Mi",
+    "713031680Ki",
+    "1e3",
+    "2E2",
+    "1.5k",
+    "100M",
+    "1G",
+    "3Ti",
+    "250n",
+    "7u",
+    "1E",
+    ".5",
+    "+2",
+    "0",
+]
+
+
+@pytest.mark.parametrize("text", VALID_QUANTITIES)
+def test_quantities_match_the_official_client(text: str) -> None:
+    assert parse_quantity(text) == pytest.approx(float(oracle(text)))  # type: ignore[no-untyped-call]
+
+
+@pytest.mark.parametrize("value", ["", "abc", "1Q", "Gi", "1..2", None, True, [], {"a": 1}, float("inf")])
+def test_anything_else_is_no_quantity(value: Any) -> None:
+    assert parse_quantity(value) is None
+
+
+def test_numbers_pass_through_as_quantities() -> None:
+    assert parse_quantity(8) == 8.0
+    assert parse_quantity(0.25) == 0.25
