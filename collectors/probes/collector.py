@@ -16,21 +16,42 @@ The full list is ``metrics.PROBES_METRICS``; ``/probe`` serves the same probes i
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from collectors.probes.config import ProbesConfig
-from collectors.probes.endpoint import ProbeEndpoint
-from collectors.probes.families import add_result
-from collectors.probes.metrics import PROBES_METRICS
+from collectors.probes.endpoint import ProbeEndpoint, TargetBook
+from collectors.probes.metrics import PROBES_METRICS, add_result
 from collectors.probes.modules import Module, compile_modules
-from collectors.probes.rounds import Outcome, probe_all
-from collectors.probes.targets import TargetBook
+from collectors.probes.targets import ProbeResult, ProbeTarget
 from exporter.collector import Build, CollectorConfig, CollectorContext, Route
 from exporter.metrics import FamilyBuilder, MetricTable
 
 # With no config file, probes run for the endpoints SkyServe discovers.
 SKYSERVE_ENDPOINT_ENV = "SKYPILOT_API_SERVER_ENDPOINT"
+
+Outcome = tuple[ProbeTarget, ProbeResult]
+
+
+def probe_all(
+    targets: Sequence[ProbeTarget], modules: Mapping[str, Module], concurrency: int
+) -> tuple[Outcome, ...]:
+    """One round: each target with its result, in the order given, at most ``concurrency`` at a time.
+
+    Probes never raise: failures are results. They spend their time waiting on the network, so
+    threads overlap them well: 1,000 targets that answer in 100 ms take about 1,000 x 0.1 / 64 =
+    1.6 s at the default concurrency.
+    """
+    if not targets:
+        return ()
+
+    def probe(target: ProbeTarget) -> ProbeResult:
+        return modules[target.module].run(target.url)
+
+    workers = min(concurrency, len(targets))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
+        return tuple(zip(targets, pool.map(probe, targets), strict=True))
 
 
 class ProbesCollector:

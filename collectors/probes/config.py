@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from collectors.probes.addresses import split_host_port
+from collectors.probes.targets import split_host_port
 from exporter.collector import CollectorConfig, StrictModel
 from exporter.durations import Duration
 from exporter.upstream import ByteSize

@@ -1,7 +1,17 @@
-"""The probes collector's metric families: blackbox_exporter's, per target, with fleet labels."""
+"""The probes' metrics: the family table, a result as its samples, and blackbox_exporter's ``/probe`` format.
 
-from exporter.metrics import MetricSpec, MetricTable
+The table is blackbox_exporter's families, per target, with fleet labels. ``/probe`` answers with
+blackbox's own names and no target labels: Prometheus's multi-target pattern relabels the target
+in, and dashboards and alerts written for blackbox_exporter keep working against it.
+"""
 
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from collectors.probes.targets import PHASES, ProbeResult, ProbeTarget
+from exporter.metrics import FamilyBuilder, MetricSpec, MetricTable
+from exporter.series import Format, encode_families
+
+CONTENT_TYPE = Format.TEXT.content_type
 TARGET_LABELS = ("target", "service_name", "replica_id", "kind")
 
 PROBES_METRICS = MetricTable(
@@ -40,3 +50,56 @@ PROBES_METRICS = MetricTable(
         ),
     )
 )
+
+
+def add_result(out: FamilyBuilder, target: ProbeTarget, result: ProbeResult) -> None:
+    """A probe result as samples of the table's families, labelled with its target."""
+    labels = target.labels
+    out.add("skyserve_probe_success", labels, 1.0 if result.success else 0.0)
+    out.add("skyserve_probe_duration_seconds", labels, result.duration)
+    if result.prober == "http":
+        out.add("skyserve_probe_http_status_code", labels, result.status_code)
+        for phase in PHASES:
+            out.add("skyserve_probe_http_duration_seconds", (*labels, phase), result.phases.get(phase, 0.0))
+    if result.cert_expiry is not None:
+        out.add("skyserve_probe_ssl_earliest_cert_expiry_timestamp_seconds", labels, result.cert_expiry)
+
+
+def blackbox_families(result: ProbeResult) -> list[Metric]:
+    """The families blackbox's http and tcp probers emit that ours measure, sorted by name as its
+    registry gathers them."""
+    families: list[Metric] = [
+        GaugeMetricFamily(
+            "probe_duration_seconds",
+            "Returns how long the probe took to complete in seconds",
+            result.duration,
+        ),
+        GaugeMetricFamily(
+            "probe_success", "Displays whether or not the probe was a success", 1.0 if result.success else 0.0
+        ),
+    ]
+    if result.prober == "http":
+        phases = GaugeMetricFamily(
+            "probe_http_duration_seconds",
+            "Duration of http request by phase, summed over all redirects",
+            labels=["phase"],
+        )
+        for phase in PHASES:
+            phases.add_metric([phase], result.phases.get(phase, 0.0))
+        families.append(phases)
+        families.append(
+            GaugeMetricFamily("probe_http_status_code", "Response HTTP status code", result.status_code)
+        )
+    if result.cert_expiry is not None:
+        families.append(
+            GaugeMetricFamily(
+                "probe_ssl_earliest_cert_expiry",
+                "Returns earliest SSL cert expiry in unixtime",
+                result.cert_expiry,
+            )
+        )
+    return sorted(families, key=lambda family: family.name)
+
+
+def blackbox_exposition(result: ProbeResult) -> bytes:
+    return encode_families(Format.TEXT, blackbox_families(result))

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from collectors.probes.config import ModuleConfig, ProbesConfig
-from collectors.probes.http_probe import HttpSettings
-from collectors.probes.model import ProbeResult
 from collectors.probes.network import Dialer, tls_context
-from collectors.probes.tcp_probe import TcpSettings
+from collectors.probes.probers import HttpSettings, TcpSettings
+from collectors.probes.targets import ProbeResult
 from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT
 
 

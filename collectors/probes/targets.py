@@ -1,118 +1,105 @@
-"""The targets the exporter knows: static ones from config and the endpoints discovered right now.
+"""What is probed and what a probe found, and the parsing of targets (``host:port``, URLs).
 
-It answers two questions: what one round probes, and whether a ``/probe?target=`` names a known
-target. The second is what keeps ``/probe`` from being an open proxy: a target is either a
-configured name or, after normalisation, exactly a discovered endpoint's URL (or the URL the
-exporter probes for it); anything else is refused before any network I/O.
+The records every other module of the package builds on; this one imports none of them. ``url_key``
+says when two URLs are the same target, which is what ``/probe`` checks a request against.
 """
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from urllib.parse import urlsplit
 
-from collectors.probes.addresses import UrlKey, join_path, url_key
-from collectors.probes.config import DiscoverConfig, StaticTarget
-from collectors.probes.model import ProbeTarget
-from collectors.probes.modules import Module
-from exporter.collector import Endpoint
-from exporter.redact import redact_url
-
-Discovered = Callable[[], tuple[Endpoint, ...]]
+# blackbox_exporter's probe_http_duration_seconds phases, in its order.
+PHASES = ("resolve", "connect", "tls", "processing", "transfer")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+UrlKey = tuple[str, str, str, int, str, str]
 
 
 @dataclass(frozen=True)
-class _Known:
-    """Discovered targets in discovery order, and keyed by both the endpoint's URL and the URL
-    probed for it (either may be passed to ``/probe``)."""
+class ProbeTarget:
+    """One thing to probe. ``url`` may carry credentials and is never exported; ``label`` is."""
 
-    endpoints: tuple[Endpoint, ...] = ()
-    targets: tuple[ProbeTarget, ...] = ()
-    by_url: Mapping[UrlKey, ProbeTarget] = field(default_factory=dict)
+    label: str  # the target label: the redacted URL, or a static target's name
+    url: str
+    module: str
+    kind: str  # service | replica | node | static
+    service_name: str = ""
+    replica_id: str = ""
 
-
-class Refused(Exception):
-    """A ``/probe`` request the exporter will not perform; the message is safe to send back."""
-
-
-class TargetBook:
-    def __init__(
-        self,
-        discover: DiscoverConfig,
-        static: tuple[StaticTarget, ...],
-        modules: Mapping[str, Module],
-        discovered: Discovered,
-    ) -> None:
-        self._discover = discover
-        self._module = modules[discover.module]
-        self._discovered = discovered
-        self._static = {t.name: _static_target(t) for t in static}
-        # The last endpoints seen and their index: rebuilt only when discovery changes.
-        self._known = _Known()
-
-    def targets(self) -> tuple[ProbeTarget, ...]:
-        """What one round probes: static targets, then discovered endpoints; each series once."""
-        found: dict[tuple[str, ...], ProbeTarget] = {}
-        for target in (*self._static.values(), *self._current().targets):
-            found.setdefault(target.labels, target)
-        return tuple(found.values())
-
-    def lookup(self, target: str, module: str = "") -> ProbeTarget:
-        """The known target ``target`` names; Refused if none, or if ``module`` is not its module."""
-        known = self._static.get(target)
-        if known is None:
-            key = url_key(target)
-            known = self._current().by_url.get(key) if key is not None else None
-        if known is None:
-            raise Refused("unknown target: only configured and discovered targets are probed")
-        if module and module != known.module:
-            raise Refused(f"module {module!r} is not the module configured for this target")
-        return known
-
-    def _current(self) -> _Known:
-        endpoints = self._discovered()
-        known = self._known
-        if endpoints != known.endpoints:
-            known = self._index(endpoints)
-            self._known = known  # one reference swap: concurrent readers see old or new, whole
-        return known
-
-    def _index(self, endpoints: tuple[Endpoint, ...]) -> _Known:
-        targets: list[ProbeTarget] = []
-        by_url: dict[UrlKey, ProbeTarget] = {}
-        for endpoint in endpoints:
-            if not self._wanted(endpoint):
-                continue
-            target = self._discovered_target(endpoint)
-            targets.append(target)
-            for key in (url_key(target.url), url_key(endpoint.url)):
-                if key is not None:
-                    by_url.setdefault(key, target)
-        return _Known(endpoints, tuple(targets), by_url)
-
-    def _wanted(self, endpoint: Endpoint) -> bool:
-        flags = {"service": self._discover.services, "replica": self._discover.replicas}
-        flags["node"] = self._discover.nodes
-        return flags.get(endpoint.kind, False)
-
-    def _discovered_target(self, endpoint: Endpoint) -> ProbeTarget:
-        # Service and replica endpoints are bases (the load balancer, the replica's server);
-        # a node's health URL is already the full URL to probe.
-        appends = endpoint.kind != "node" and self._module.prober_name == "http"
-        url = join_path(endpoint.url, self._module.path) if appends else endpoint.url
-        return ProbeTarget(
-            label=redact_url(url),
-            url=url,
-            module=self._module.name,
-            kind=endpoint.kind,
-            service_name=endpoint.service_name,
-            replica_id=endpoint.replica_id,
-        )
+    @property
+    def labels(self) -> tuple[str, str, str, str]:
+        return (self.label, self.service_name, self.replica_id, self.kind)
 
 
-def _static_target(target: StaticTarget) -> ProbeTarget:
-    return ProbeTarget(
-        label=target.name,
-        url=target.url,
-        module=target.module,
-        kind="static",
-        service_name=target.service_name,
-    )
+@dataclass(frozen=True)
+class ProbeResult:
+    """The outcome of one probe, blackbox-style: a failure is data, not an exception."""
+
+    prober: str  # http | tcp
+    success: bool
+    duration: float
+    status_code: int = 0  # http: the final status after redirects; 0 when no response arrived
+    phases: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))  # http only
+    cert_expiry: float | None = None  # when TLS was used: earliest notAfter the peer presented
+    failure: str = ""  # why it failed, for debug logs (already free of secrets)
+
+
+class Trace:
+    """What one probe measured so far: phase times summed over round trips, and the last answer."""
+
+    def __init__(self) -> None:
+        self.phases = dict.fromkeys(PHASES, 0.0)
+        self.status_code = 0
+        self.cert_expiry: float | None = None
+
+    def add(self, phase: str, seconds: float) -> None:
+        self.phases[phase] += seconds
+
+    def lap(self, phase: str, since: float) -> float:
+        """Add the time since ``since`` to ``phase``; returns now, the start of the next phase."""
+        now = time.perf_counter()
+        self.add(phase, now - since)
+        return now
+
+    def frozen_phases(self) -> Mapping[str, float]:
+        return MappingProxyType(dict(self.phases))
+
+
+def split_host_port(target: str) -> tuple[str, int]:
+    """Host and port of ``host:port``, ``[v6]:port`` or a URL (default port from its scheme)."""
+    text = target.strip()
+    if "://" in text:
+        parts = urlsplit(text)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+        if not parts.hostname or port is None:
+            raise ValueError("a URL target needs a host, and a port unless http or https")
+        return parts.hostname, port
+    parts = urlsplit(f"//{text}")
+    if not parts.hostname or parts.port is None or parts.path or parts.username is not None:
+        raise ValueError("expected host:port")
+    return parts.hostname, parts.port
+
+
+def url_key(url: str) -> UrlKey | None:
+    """What makes two http(s) URLs the same destination and request; None if not such a URL.
+
+    Scheme and host compare case-insensitively and a default port equals its absence; userinfo,
+    path (but a trailing slash) and query must be equal. Anything that differs is a different
+    target, so the comparison errs towards refusing.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        scheme = parts.scheme.lower()
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    if scheme not in DEFAULT_PORTS or not parts.hostname or port is None:
+        return None
+    userinfo = parts.netloc.rpartition("@")[0]
+    return (scheme, userinfo, parts.hostname, port, parts.path.rstrip("/"), parts.query)
+
+
+def join_path(endpoint: str, path: str) -> str:
+    """``http://host:port/base`` + ``/health``: endpoints are bases, module paths are absolute."""
+    return endpoint.rstrip("/") + path

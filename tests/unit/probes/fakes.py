@@ -3,8 +3,8 @@
 import threading
 import time
 
-from collectors.probes.model import ProbeResult
 from collectors.probes.modules import Module
+from collectors.probes.targets import ProbeResult
 
 
 class RecordingProber:

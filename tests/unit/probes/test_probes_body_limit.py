@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from collectors.probes.config import DEFAULT_MODULE_NAME, ModuleConfig, ProbesConfig
-from collectors.probes.model import ProbeResult
 from collectors.probes.modules import compile_module, compile_modules
+from collectors.probes.targets import ProbeResult
 from tests.unit.probes.servers import BIG_BODY_BYTES, LoopbackServer
 
 

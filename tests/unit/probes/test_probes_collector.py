@@ -11,8 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collectors.probes.collector import ProbesCollector
 from collectors.probes.config import DiscoverConfig, ProbesConfig
+from collectors.probes.endpoint import TargetBook
 from collectors.probes.metrics import PROBES_METRICS
-from collectors.probes.targets import TargetBook
 from exporter.collector import Collector, CollectorContext, Endpoint, routes_of
 from exporter.config import load_config
 from exporter.registry import discover

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from collectors.probes.config import ModuleConfig
-from collectors.probes.model import PHASES, ProbeResult
 from collectors.probes.modules import compile_module
+from collectors.probes.targets import PHASES, ProbeResult
 from tests.unit.probes.servers import SLOW_SECONDS, Certificates, LoopbackServer
 
 

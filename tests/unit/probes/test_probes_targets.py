@@ -1,69 +1,72 @@
-"""What a round probes: discovered endpoints by kind, static targets, each series once."""
+"""Target parsing, and the URL comparison that decides whether /probe knows a target."""
 
-from collectors.probes.config import DiscoverConfig, StaticTarget
-from collectors.probes.model import ProbeTarget
-from collectors.probes.targets import TargetBook
-from exporter.collector import Endpoint
-from tests.unit.probes.fakes import RecordingProber, fake_modules
+import pytest
 
-SERVICE = Endpoint("http://10.0.0.1:30001", "service", "llama")
-REPLICA = Endpoint("http://10.0.0.2:8080", "replica", "llama", "1")
-NODE = Endpoint("http://10.0.0.5:8000/healthz", "node", "", "")
-POD = Endpoint("http://10.0.0.9:80", "pod", "llama", "")
-STATIC = StaticTarget(name="public-api", url="https://api.example.com/health", service_name="llama")
+from collectors.probes.targets import join_path, split_host_port, url_key
 
 
-def book(endpoints: list[Endpoint], discover: DiscoverConfig | None = None) -> TargetBook:
-    return TargetBook(
-        discover or DiscoverConfig(), (STATIC,), fake_modules(RecordingProber()), lambda: tuple(endpoints)
-    )
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("127.0.0.1:8080", ("127.0.0.1", 8080)),
+        ("[::1]:443", ("::1", 443)),
+        ("db.internal:5432", ("db.internal", 5432)),
+        ("http://10.0.0.5:8000/health", ("10.0.0.5", 8000)),
+        ("https://api.example.com/health", ("api.example.com", 443)),
+    ],
+)
+def test_split_host_port(target: str, expected: tuple[str, int]) -> None:
+    assert split_host_port(target) == expected
 
 
-def test_defaults_probe_services_and_nodes_not_replicas() -> None:
-    targets = book([SERVICE, REPLICA, NODE, POD]).targets()
-    assert [t.labels for t in targets] == [
-        ("public-api", "llama", "", "static"),
-        ("http://10.0.0.1:30001/health", "llama", "", "service"),
-        ("http://10.0.0.5:8000/healthz", "", "", "node"),  # a node's health URL is probed as is
-    ]
-    assert targets[0].url == "https://api.example.com/health"
+@pytest.mark.parametrize("target", ["127.0.0.1", "h:port", "user@h:80", "h:80/path", "tcp://h", ""])
+def test_split_host_port_refuses(target: str) -> None:
+    with pytest.raises(ValueError):
+        split_host_port(target)
 
 
-def test_replicas_when_asked_and_nothing_when_all_is_off() -> None:
-    everything = DiscoverConfig(replicas=True)
-    assert [t.kind for t in book([SERVICE, REPLICA], everything).targets()] == [
-        "static",
-        "service",
-        "replica",
-    ]
-    off = DiscoverConfig(services=False, nodes=False)
-    assert [t.kind for t in book([SERVICE, REPLICA, NODE], off).targets()] == ["static"]
+@pytest.mark.parametrize(
+    "same",
+    [
+        "http://10.0.0.5:8000/health",
+        "HTTP://10.0.0.5:8000/health",
+        "http://10.0.0.5:8000/health/",
+        " http://10.0.0.5:8000/health",
+    ],
+)
+def test_url_key_equal(same: str) -> None:
+    assert url_key(same) == url_key("http://10.0.0.5:8000/health")
 
 
-def test_the_discover_module_decides_the_path() -> None:
-    targets = book([SERVICE], DiscoverConfig(module="other")).targets()
-    assert targets[1] == ProbeTarget(
-        "http://10.0.0.1:30001/other", "http://10.0.0.1:30001/other", "other", "service", "llama", ""
-    )
+def test_default_ports_are_the_same_as_none() -> None:
+    assert url_key("http://Api.Example.com/x") == url_key("http://api.example.com:80/x")
+    assert url_key("https://api.example.com/x") == url_key("https://api.example.com:443/x")
 
 
-def test_new_and_gone_endpoints_follow_discovery() -> None:
-    endpoints = [SERVICE]
-    targets = book(endpoints)
-    assert len(targets.targets()) == 2
-    endpoints.append(Endpoint("http://10.0.0.3:30001", "service", "qwen"))
-    assert [t.service_name for t in targets.targets()] == ["llama", "llama", "qwen"]
-    endpoints.clear()
-    assert [t.kind for t in targets.targets()] == ["static"]
+@pytest.mark.parametrize(
+    "different",
+    [
+        "http://10.0.0.6:8000/health",  # host
+        "http://10.0.0.5:8001/health",  # port
+        "https://10.0.0.5:8000/health",  # scheme
+        "http://user@10.0.0.5:8000/health",  # userinfo
+        "http://u:p@10.0.0.5:8000/health",
+        "http://10.0.0.5:8000/healthz",  # path
+        "http://10.0.0.5:8000/health?x=1",  # query
+        "http://10.0.0.5:8000/%68ealth",  # encoding: refused rather than decoded
+    ],
+)
+def test_url_key_different(different: str) -> None:
+    assert url_key(different) != url_key("http://10.0.0.5:8000/health")
 
 
-def test_credentials_never_reach_the_label() -> None:
-    secret = Endpoint("http://user:hunter2@10.0.0.1:30001", "service", "llama")
-    (_, target) = book([secret]).targets()
-    assert target.label == "http://***@10.0.0.1:30001/health"
-    assert target.url == "http://user:hunter2@10.0.0.1:30001/health"
+@pytest.mark.parametrize(
+    "bad", ["10.0.0.5:8000", "ftp://h/", "http:///path", "http://h:99999/", "gopher://h"]
+)
+def test_url_key_refuses_what_is_not_an_http_url(bad: str) -> None:
+    assert url_key(bad) is None
 
 
-def test_each_series_once() -> None:
-    twice = [SERVICE, SERVICE, Endpoint("http://10.0.0.1:30001/", "service", "llama")]
-    assert len(book(twice).targets()) == 2
+def test_join_path() -> None:
+    assert join_path("http://h:1/services/a/", "/health") == "http://h:1/services/a/health"
+    assert join_path("http://h:1", "/health") == "http://h:1/health"

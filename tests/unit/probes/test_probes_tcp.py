@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from collectors.probes.config import ModuleConfig, TLSConfig
-from collectors.probes.model import ProbeResult
 from collectors.probes.modules import compile_module
 from collectors.probes.network import Dialer, tls_context
+from collectors.probes.targets import ProbeResult
 from tests.unit.probes.servers import Certificates, LoopbackServer
 
 

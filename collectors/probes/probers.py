@@ -1,27 +1,34 @@
-"""The HTTP prober: blackbox_exporter's http module semantics on the standard library.
+"""The http and tcp probers, as blackbox_exporter's modules, and which errors fail a probe.
 
-Each round trip is timed by phase (resolve, connect, tls, processing = until the first response
-byte, transfer = reading the body) and the phases add up over redirects, as blackbox does. The
-final response decides success: its status (2xx unless ``valid_status_codes`` says otherwise),
-then the body regexps. The whole exchange keeps to the module's timeout (``reader``), and a body
-longer than ``body_size_limit`` fails the probe, as in blackbox.
+http: each round trip is timed by phase (resolve, connect, tls, processing = until the first
+response byte, transfer = reading the body) and the phases add up over redirects, as blackbox does.
+The final response decides success: its status (2xx unless ``valid_status_codes`` says otherwise),
+then the body regexps. The whole exchange keeps to the module's timeout (``network.Deadline``), and
+a body longer than ``body_size_limit`` fails the probe, as in blackbox.
+
+tcp: blackbox's tcp module without query/response: connect, optionally TLS.
 """
 
 import base64
 import http.client
 import re
 import time
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
+from types import MappingProxyType
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
-from collectors.probes.addresses import DEFAULT_PORTS
-from collectors.probes.failures import PROBE_ERRORS, describe_failure
-from collectors.probes.model import Deadline, ProbeResult, Trace
-from collectors.probes.network import Connection, Dialer
-from collectors.probes.reader import DeadlineSocket
+from collectors.probes.network import Connection, Deadline, DeadlineSocket, Dialer
+from collectors.probes.targets import DEFAULT_PORTS, ProbeResult, Trace, split_host_port
 from exporter import __version__
+from exporter.redact import redact_text
 from exporter.upstream import format_size
+
+# Network, TLS and timeout errors are OSErrors; a malformed answer is an HTTPException; a URL or
+# header that cannot be encoded is a ValueError. Anything else is a bug and is left to surface.
+PROBE_ERRORS: tuple[type[Exception], ...] = (OSError, http.client.HTTPException, ValueError)
+_MAX_FAILURE_CHARS = 200
 
 USER_AGENT = f"skyserve-exporter/{__version__}"
 MAX_REDIRECTS = 10  # as blackbox (Go's default client policy)
@@ -29,6 +36,33 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _READ_CHUNK = 64 * 1024
 # Kept for the body regexps; the rest is still read (and timed) but not held in memory.
 _KEPT_BODY_BYTES = 16 * 1024 * 1024
+
+
+def _timed(prober: str, exchange: Callable[[Trace], str]) -> ProbeResult:
+    """One probe as a result: ``exchange`` returns why it failed (empty when it passed), and an error
+    of PROBE_ERRORS is a failure too, never raised."""
+    started = time.perf_counter()
+    trace = Trace()
+    try:
+        failure = exchange(trace)
+    except PROBE_ERRORS as exc:
+        failure = describe_failure(exc)
+    return ProbeResult(
+        prober=prober,
+        success=not failure,
+        duration=time.perf_counter() - started,
+        status_code=trace.status_code,
+        # The phases are probe_http_duration_seconds': a tcp result has none.
+        phases=trace.frozen_phases() if prober == "http" else MappingProxyType({}),
+        cert_expiry=trace.cert_expiry,
+        failure=failure,
+    )
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Why a probe failed, for debug logs: one short line, with secrets redacted."""
+    text = redact_text(" ".join(f"{type(exc).__name__}: {exc}".split()))
+    return text if len(text) <= _MAX_FAILURE_CHARS else text[: _MAX_FAILURE_CHARS - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -60,21 +94,8 @@ class HttpSettings:
     body_size_limit: int
 
     def probe(self, url: str, timeout: float) -> ProbeResult:
-        started = time.perf_counter()
-        trace = Trace()
-        try:
-            failure = self._exchange(HttpRequest(url, self.method, self.body), Deadline(timeout), trace)
-        except PROBE_ERRORS as exc:
-            failure = describe_failure(exc)
-        return ProbeResult(
-            prober="http",
-            success=not failure,
-            duration=time.perf_counter() - started,
-            status_code=trace.status_code,
-            phases=trace.frozen_phases(),
-            cert_expiry=trace.cert_expiry,
-            failure=failure,
-        )
+        request = HttpRequest(url, self.method, self.body)
+        return _timed("http", lambda trace: self._exchange(request, Deadline(timeout), trace))
 
     def verdict(self, status: int, body: bytes) -> str:
         """Why the final response fails the probe; empty when it passes."""
@@ -185,3 +206,20 @@ def _read_body(response: http.client.HTTPResponse, limit: int, keep: bool) -> by
         if keep and len(kept) < _KEPT_BODY_BYTES:
             kept += chunk[: _KEPT_BODY_BYTES - len(kept)]
     return bytes(kept)
+
+
+@dataclass(frozen=True)
+class TcpSettings:
+    dialer: Dialer
+    tls: bool
+
+    def probe(self, target: str, timeout: float) -> ProbeResult:
+        """Success when the connection (and handshake) completes. ``target``: host:port or a URL."""
+        return _timed("tcp", lambda trace: self._connect(target, timeout, trace))
+
+    def _connect(self, target: str, timeout: float, trace: Trace) -> str:
+        host, port = split_host_port(target)
+        connection = self.dialer.open(host, port, self.tls, Deadline(timeout), trace=trace)
+        connection.sock.close()
+        trace.cert_expiry = connection.cert_expiry
+        return ""

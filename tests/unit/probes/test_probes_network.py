@@ -7,7 +7,7 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from collectors.probes.certs import not_after
+from collectors.probes.network import not_after
 
 
 def der_of(cert: trustme.LeafCert) -> bytes:
