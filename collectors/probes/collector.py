@@ -98,6 +98,10 @@ class ProbesCollector:
     def routes(self) -> Mapping[str, Route]:
         return {"/probe": self.endpoint.serve}
 
+    def uses_discovered(self) -> bool:
+        """With discovery on, the first round waits for the other collectors' first runs."""
+        return self._book.discovers
+
     def fetch(self) -> tuple[Outcome, ...]:
         outcomes = probe_all(self._book.targets(), self._modules, self._concurrency)
         for target, result in outcomes:

@@ -60,6 +60,11 @@ class TargetBook:
         # The last endpoints seen and their index: rebuilt only when discovery changes.
         self._known = _Known()
 
+    @property
+    def discovers(self) -> bool:
+        """Whether any discovered endpoint kind is probed (else only static targets are)."""
+        return self._discover.services or self._discover.replicas or self._discover.nodes
+
     def targets(self) -> tuple[ProbeTarget, ...]:
         """What one round probes: static targets, then discovered endpoints; each series once."""
         found: dict[tuple[str, ...], ProbeTarget] = {}

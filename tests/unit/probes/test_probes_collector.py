@@ -13,7 +13,7 @@ from collectors.probes.collector import ProbesCollector
 from collectors.probes.config import DiscoverConfig, ProbesConfig
 from collectors.probes.endpoint import TargetBook
 from collectors.probes.metrics import PROBES_METRICS
-from exporter.collector import Collector, CollectorContext, Endpoint, routes_of
+from exporter.collector import Collector, CollectorContext, Endpoint, routes_of, waits_for_discoveries
 from exporter.config import load_config
 from exporter.registry import discover
 from exporter.series import Format, SeriesStore
@@ -151,3 +151,16 @@ def test_the_collector_offers_probe_as_a_route() -> None:
     collector = ProbesCollector.from_config({}, context([]))
     assert routes_of([collector]) == {"/probe": collector.endpoint.serve}
     assert routes_of([]) == {}
+
+
+def test_with_discovery_on_the_first_round_waits_for_the_discovering_collectors() -> None:
+    discovering = ProbesCollector.from_config({}, context([]))
+    static_only = ProbesCollector.from_config(
+        {
+            "discover": {"services": False, "nodes": False},
+            "targets": [{"name": "api", "url": "http://127.0.0.1:1/health"}],
+        },
+        context([]),
+    )
+    assert waits_for_discoveries(discovering)
+    assert not waits_for_discoveries(static_only)
