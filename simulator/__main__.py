@@ -3,6 +3,7 @@
 import argparse
 import threading
 
+from simulator.keepalive import DEFAULT_KEEP_ALIVE_TIMEOUT
 from simulator.server import Simulator
 
 
@@ -15,8 +16,24 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8000, help="API server port (0: any free port)")
     parser.add_argument("--tick", type=float, default=5.0, help="seconds between fleet steps (0: frozen)")
     parser.add_argument("--token", default=None, help="require 'Authorization: Bearer TOKEN'")
+    parser.add_argument("--basic-auth", default=None, metavar="USER:PASSWORD", help="require HTTP basic auth")
     parser.add_argument("--request-delay", type=float, default=0.0, help="seconds each request takes")
+    parser.add_argument(
+        "--keep-alive-timeout",
+        type=float,
+        default=DEFAULT_KEEP_ALIVE_TIMEOUT,
+        help="seconds an idle API connection stays open",
+    )
     return parser
+
+
+def _basic_auth(text: str | None) -> tuple[str, str] | None:
+    if text is None:
+        return None
+    user, colon, password = text.partition(":")
+    if not colon:
+        raise SystemExit("--basic-auth must be USER:PASSWORD")
+    return user, password
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,6 +47,8 @@ def main(argv: list[str] | None = None) -> None:
         tick_seconds=args.tick or None,
         token=args.token,
         request_delay=args.request_delay,
+        basic_auth=_basic_auth(args.basic_auth),
+        keep_alive_timeout=args.keep_alive_timeout,
     )
     with simulator:
         print(f"SkyPilot API server: {simulator.url}", flush=True)

@@ -1,9 +1,13 @@
 """The simulated SkyPilot API server: ``/api/health``, ``POST /serve/status``, ``/api/get``.
 
-Behaviour follows skypilot 0.14.1 ``sky/server/server.py``: every response carries a fresh
-``X-Skypilot-Request-ID`` (RequestIDMiddleware) and the server's version headers; ``/api/get``
-long-polls until the request is done, answers 500 ``{"detail": payload}`` for a failed request
-and 404 ``{"detail": "Request '<id>' not found"}`` for an unknown one.
+Behaviour follows skypilot 0.14.1 ``sky/server/server.py``, whose middlewares run outermost first:
+``RequestIDMiddleware`` gives every response a fresh ``X-Skypilot-Request-ID``; the auth middlewares
+(``simulator.auth``) refuse before anything else looks at the request; ``APIVersionMiddleware``
+checks the client's version headers and, only when the client sent both, answers with the server's
+(on every status, a 400 for a client too old included); then the router. ``/api/get`` long-polls
+until the request is done, answers 500 ``{"detail": payload}`` for a failed request and 404
+``{"detail": "Request '<id>' not found"}`` for an unknown one. An exception a middleware raises
+reaches Starlette's error handler outside them all: a bare 500 without even a request id.
 """
 
 import json
@@ -17,7 +21,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from simulator import execution, hostile, wire
-from simulator.auth import SERVICE_ACCOUNT, Gate
+from simulator.auth import AuthConfig, MalformedHeader, Passed
 from simulator.counter import RequestCounter
 from simulator.faults import Fault, FaultSwitch
 from simulator.fleet import Fleet
@@ -28,35 +32,57 @@ _ROUTES = {"/api/health": "GET", "/serve/status": "POST", "/api/get": "GET"}
 _NETWORK_ERROR = "Failed to refresh services status due to network error."
 # Cut short mid-document, as a proxy that drops the connection would leave it.
 _GARBAGE = b'{"request_id": "c0ffee", "name": "sky.serve.status", "return_value": "[{\\"na'
+_VERSIONS_ORIGIN = 'sky/server/versions.py", line 118, in _check_version_compatibility'
+_BEARER_ORIGIN = 'sky/server/server.py", line 507, in dispatch'
 
 
 @dataclass(frozen=True)
 class ApiConfig:
     token: str | None = None
     request_delay: float = 0.0
+    basic_auth: tuple[str, str] | None = None
 
 
-def client_api_version(request: Request) -> int | None:
-    try:
-        return int(request.headers[wire.API_VERSION_HEADER])
-    except (KeyError, ValueError):
+class BadApiVersion(ValueError):
+    """The real check's ValueError for an API version header that is not an integer."""
+
+
+@dataclass(frozen=True)
+class ClientVersion:
+    api_version: int
+    version: str
+
+
+def client_version(request: Request) -> ClientVersion | None:
+    """``versions.check_compatibility_at_server``: None unless the client sent both headers.
+
+    BadApiVersion (the real check's ValueError) for an API version that is not an integer.
+    """
+    api_version = request.headers.get(wire.API_VERSION_HEADER)
+    version = request.headers.get(wire.VERSION_HEADER)
+    if api_version is None or version is None:
         return None
+    try:
+        return ClientVersion(int(api_version), version)
+    except ValueError:
+        raise BadApiVersion(
+            f"Header {wire.API_VERSION_HEADER}: {api_version} is not a valid API version."
+        ) from None
 
 
-def _stamp(response: Response) -> Response:
+def _with_request_id(response: Response) -> Response:
     response.headers.setdefault(wire.REQUEST_ID_HEADER, str(uuid.uuid4()))
+    return response
+
+
+def _with_versions(response: Response) -> Response:
     response.headers[wire.API_VERSION_HEADER] = str(wire.API_VERSION)
     response.headers[wire.VERSION_HEADER] = wire.VERSION
     return response
 
 
-def _version_mismatch(request: Request) -> Response | None:
-    version = client_api_version(request)
-    if version is None or wire.VERSION_HEADER not in request.headers:
-        return None
-    if version >= wire.MIN_COMPATIBLE_API_VERSION:
-        return None
-    return json_response(400, wire.version_mismatch_body(request.headers[wire.VERSION_HEADER]))
+def _server_error(exc: BaseException, origin: str) -> Response:
+    return Response(wire.server_error_text(exc, origin), status=500, mimetype="text/plain")
 
 
 def _service_names(body: dict[str, Any]) -> tuple[str, ...] | Response | None:
@@ -105,9 +131,9 @@ def _parse_status_body(request: Request) -> tuple[str, ...] | Response | None:
     return _service_names(body)
 
 
-def _user_id(request: Request, gate: Gate) -> str:
-    if gate.token is not None:
-        return SERVICE_ACCOUNT["id"]
+def _user_id(request: Request, caller: Passed) -> str:
+    if caller.user is not None:
+        return str(caller.user["id"])
     body = request.get_json(silent=True)
     env = body.get("env_vars") if isinstance(body, dict) else None
     user = env.get("SKYPILOT_USER_ID") if isinstance(env, dict) else None
@@ -129,6 +155,7 @@ class ApiApp:
         self._faults = faults
         self._counter = counter
         self._config = config
+        self._auth = AuthConfig(config.token, config.basic_auth)
         self._clock = clock
         self._store = RequestStore(clock=clock)
 
@@ -140,42 +167,60 @@ class ApiApp:
         self._counter.hit(request.path)
         fault = self._faults.hold()
         if self._faults.closed.is_set():
-            return _stamp(self._shutting_down())
-        return _stamp(self._dispatch(request, fault))
+            return _with_request_id(self._shutting_down())
+        try:
+            return self._middlewares(request, fault)
+        except MalformedHeader as exc:
+            return _server_error(IndexError(str(exc)), _BEARER_ORIGIN)
+        except BadApiVersion as exc:
+            return _server_error(ValueError(str(exc)), _VERSIONS_ORIGIN)
 
     @staticmethod
     def _shutting_down() -> Response:
         return json_response(503, {"detail": "Server is shutting down, please try again later."})
 
-    def _dispatch(self, request: Request, fault: Fault) -> Response:
+    def _middlewares(self, request: Request, fault: Fault) -> Response:
+        refuse_all = fault == Fault.AUTH
+        caller = self._auth.check(request, refuse_all)
+        if isinstance(caller, Response):
+            return _with_request_id(caller)
+        client = client_version(request)
+        if client is None:
+            return _with_request_id(self._route(request, fault, caller, None, refuse_all))
+        if client.api_version < wire.MIN_COMPATIBLE_API_VERSION:
+            refused = json_response(400, wire.version_mismatch_body(client.version))
+            return _with_request_id(_with_versions(refused))
+        response = self._route(request, fault, caller, client.api_version, refuse_all)
+        return _with_request_id(_with_versions(response))
+
+    def _route(
+        self, request: Request, fault: Fault, caller: Passed, api_version: int | None, refuse_all: bool
+    ) -> Response:
         method = _ROUTES.get(request.path)
         if method is None:
             return json_response(404, {"detail": "Not Found"})
         if request.method != method:
             return json_response(405, {"detail": "Method Not Allowed"})
-        gate = Gate(self._config.token, refuse_all=fault == Fault.AUTH)
         if request.path == "/api/health":
-            return self._health(request, gate)
-        if not gate.admits(request):
-            return gate.refusal(request)
-        mismatch = _version_mismatch(request)
-        if mismatch is not None:
-            return mismatch
+            return self._health(caller, api_version, refuse_all)
         if request.path == "/serve/status":
-            return self._serve_status(request, gate)
-        return self._api_get(request, fault)
+            return self._serve_status(request, caller)
+        return self._api_get(request, fault, api_version)
 
-    def _health(self, request: Request, gate: Gate) -> Response:
-        if gate.admits(request):
-            user = dict(SERVICE_ACCOUNT) if gate.token is not None else None
-            return json_response(200, wire.health_body(user, needs_auth=False))
-        # Unauthenticated: orchestrators (no version header) just see "healthy"; clients are told
-        # to log in.
-        if client_api_version(request) is None:
+    def _health(self, caller: Passed, api_version: int | None, refuse_all: bool) -> Response:
+        flags = {
+            "basic_auth_enabled": self._auth.basic_auth is not None,
+            "service_account_token_enabled": self._auth.token is not None,
+        }
+        if not (refuse_all or self._auth.anonymous(caller)):
+            return json_response(200, wire.health_body(caller.user, needs_auth=False, **flags))
+        # An anonymous caller behind the auth proxy: orchestrators (no version headers) just see
+        # "healthy"; clients are told to log in.
+        if api_version is None:
             return json_response(200, {"status": "healthy"})
-        return json_response(200, wire.health_body(None, needs_auth=True))
+        return json_response(200, wire.health_body(None, needs_auth=True, **flags))
 
-    def _serve_status(self, request: Request, gate: Gate) -> Response:
+    def _serve_status(self, request: Request, caller: Passed) -> Response:
         names = _parse_status_body(request)
         if isinstance(names, Response):
             return names
@@ -185,7 +230,7 @@ class ApiApp:
             created_at=now,
             ready_at=now + self._config.request_delay,
             service_names=names,
-            user_id=_user_id(request, gate),
+            user_id=_user_id(request, caller),
             pid=os.getpid(),
         )
         self._store.add(sim_request)
@@ -201,7 +246,7 @@ class ApiApp:
                 400, {"detail": f"Multiple requests found for request ID prefix: {request_id}"}
             )
 
-    def _api_get(self, request: Request, fault: Fault) -> Response:
+    def _api_get(self, request: Request, fault: Fault, api_version: int | None) -> Response:
         request_id = request.args.get("request_id")
         if request_id is None:
             return validation_error("missing", ["query", "request_id"], "Field required", None)
@@ -215,14 +260,14 @@ class ApiApp:
             return Response(_GARBAGE, status=200, mimetype="application/json")
         if fault == Fault.DEEP:
             return Response(hostile.deep_json(), status=200, mimetype="application/json")
-        response = self._finished(request, found, fault)
+        response = self._finished(found, fault, api_version)
         if fault == Fault.TRICKLE:
             delay, released = self._faults.pace()
             paced = hostile.trickle(response.get_data(), delay or hostile.TRICKLE_DEFAULT_INTERVAL, released)
             return Response(paced, status=response.status_code, mimetype="application/json")
         return response
 
-    def _finished(self, request: Request, found: SimRequest, fault: Fault) -> Response:
+    def _finished(self, found: SimRequest, fault: Fault, api_version: int | None) -> Response:
         if fault == Fault.ERROR_500:
             outcome = execution.failed("RuntimeError", _NETWORK_ERROR, self._clock())
         else:
@@ -230,9 +275,8 @@ class ApiApp:
                 found.request_id, lambda: execution.run_status(self._fleet, found, self._clock())
             )
         return_value = outcome.return_value
-        version = client_api_version(request)
         if outcome.status == "SUCCEEDED" and (
-            version is None or version < wire.MIN_LAZY_REPLICA_HANDLE_API_VERSION
+            api_version is None or api_version < wire.MIN_LAZY_REPLICA_HANDLE_API_VERSION
         ):
             return_value = execution.with_old_handles(return_value)
         if outcome.status == "SUCCEEDED" and fault == Fault.SURROGATE:

@@ -15,6 +15,7 @@ from simulator.dataplane import DataPlaneApp
 from simulator.faults import Fault, FaultSwitch
 from simulator.fleet import Fleet
 from simulator.handler import QuietHandler
+from simulator.keepalive import DEFAULT_KEEP_ALIVE_TIMEOUT, ConnectionCounts, KeepAliveServer
 from simulator.kubernetes_cluster import KubeFleet
 from simulator.kubernetes_server import KubernetesEndpoint
 
@@ -22,13 +23,14 @@ _POLL_SECONDS = 0.1
 _JOIN_SECONDS = 1.0
 
 
-class _KeepAliveHandler(QuietHandler):
-    # Keep-alive, as the real (uvicorn) server does; clients reuse pooled connections.
+class _StreamingHandler(QuietHandler):
+    # HTTP/1.1 so that answers of unknown length go out chunked as they are made; werkzeug still
+    # closes the connection after each one (only the API server keeps connections alive).
     protocol_version = "HTTP/1.1"
 
 
 def _serve(host: str, port: int, app: Any) -> BaseWSGIServer:
-    server = make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)
+    server = make_server(host, port, app, threaded=True, request_handler=_StreamingHandler)
     # Never wait for in-flight handler threads on close: a hung one must not block stop().
     server.block_on_close = False  # type: ignore[attr-defined]
     return server
@@ -52,16 +54,29 @@ class Simulator:
         kubernetes_pods: int = 0,
         kubernetes_nodes: int = 0,
         kubernetes_clusters: int = 1,
+        *,
+        basic_auth: tuple[str, str] | None = None,
+        keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT,
     ) -> None:
+        """``token``: service accounts on, this one accepted and required on all but /api/health;
+        ``basic_auth``: the API server's basic-auth (user, password); ``keep_alive_timeout``: seconds
+        an idle API connection stays open (uvicorn's 5 by default).
+        """
         if tick_seconds is not None and tick_seconds <= 0:
             raise ValueError("tick_seconds must be > 0")
+        if keep_alive_timeout <= 0:
+            raise ValueError("keep_alive_timeout must be > 0")
         self.fleet = Fleet(services, replicas_per_service, seed)
         self._host, self._port = host, port
         self._tick = tick_seconds
         self._faults = FaultSwitch()
         self._api_counter = RequestCounter()
         self._data_counter = RequestCounter()
-        self._api_app = ApiApp(self.fleet, self._faults, self._api_counter, ApiConfig(token, request_delay))
+        self._api_app = ApiApp(
+            self.fleet, self._faults, self._api_counter, ApiConfig(token, request_delay, basic_auth)
+        )
+        self._keep_alive_timeout = keep_alive_timeout
+        self._api_server: KeepAliveServer | None = None
         self._servers: list[BaseWSGIServer] = []
         self._threads: list[threading.Thread] = []
         self.url = ""
@@ -78,7 +93,8 @@ class Simulator:
     def start(self) -> "Simulator":
         if self._servers:
             raise RuntimeError("simulator already started")
-        api = _serve(self._host, self._port, self._api_app)
+        api = KeepAliveServer(self._host, self._port, self._api_app, self._keep_alive_timeout)
+        self._api_server = api
         data = _serve(self._host, 0, DataPlaneApp(self.fleet, self._data_counter))
         self._servers = [api, data]
         self.url = f"http://{self._host}:{api.server_port}"
@@ -110,6 +126,8 @@ class Simulator:
     def stop(self) -> None:
         """Stop serving; returns within about a second even with requests hanging."""
         self._faults.close()
+        if self._api_server is not None:
+            self._api_server.close_idle()
         if self.kubernetes is not None:
             self.kubernetes.stop()
         for server in self._servers:
@@ -135,6 +153,11 @@ class Simulator:
     @property
     def requests_served(self) -> Counter[str]:
         return self._api_counter.snapshot()
+
+    @property
+    def api_connections(self) -> ConnectionCounts:
+        """Connections the API server accepted, and those it dropped for idling past the timeout."""
+        return self._api_server.counts if self._api_server is not None else ConnectionCounts()
 
     @property
     def data_plane_requests(self) -> Counter[str]:

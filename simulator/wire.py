@@ -22,6 +22,9 @@ MIN_LAZY_REPLICA_HANDLE_API_VERSION = 51
 API_VERSION_HEADER = "X-SkyPilot-API-Version"
 VERSION_HEADER = "X-SkyPilot-Version"
 REQUEST_ID_HEADER = "X-Skypilot-Request-ID"
+# colorama's Fore.YELLOW and Style.RESET_ALL, which the server's version messages embed.
+_YELLOW = "\x1b[33m"
+_RESET = "\x1b[0m"
 
 REQUEST_NAME = "sky.serve.status"
 # The API server's own user hash: the request's user_id when a caller sends no identity.
@@ -40,7 +43,13 @@ FAKE_HANDLE = base64.b64encode(
 ).decode("ascii")
 
 
-def health_body(user: dict[str, Any] | None, needs_auth: bool) -> dict[str, Any]:
+def health_body(
+    user: dict[str, Any] | None,
+    needs_auth: bool,
+    *,
+    basic_auth_enabled: bool = False,
+    service_account_token_enabled: bool = False,
+) -> dict[str, Any]:
     """The ``/api/health`` body of an authenticated (or auth-less) caller."""
     return {
         "status": "needs_auth" if needs_auth else "healthy",
@@ -48,9 +57,9 @@ def health_body(user: dict[str, Any] | None, needs_auth: bool) -> dict[str, Any]
         "version": VERSION,
         "version_on_disk": VERSION,
         "commit": COMMIT,
-        "basic_auth_enabled": False,
+        "basic_auth_enabled": basic_auth_enabled,
         "user": user,
-        "service_account_token_enabled": False,
+        "service_account_token_enabled": service_account_token_enabled,
         "ingress_basic_auth_enabled": False,
         "external_proxy_auth_enabled": False,
         "latest_version": None,
@@ -77,12 +86,26 @@ def encode_error(error_type: str, message: str) -> str:
 
 
 def version_mismatch_body(client_version: str) -> dict[str, Any]:
-    """HTTP 400 body the real server sends to a client older than MIN_COMPATIBLE_API_VERSION."""
+    """HTTP 400 body the real server sends to a client older than MIN_COMPATIBLE_API_VERSION.
+
+    ``sky.server.versions.CLIENT_TOO_OLD_ERROR``, colorama escapes and all (no space after the colon).
+    """
     return {
         "error": "version_mismatch",
         "message": (
-            f"Your SkyPilot client version is too old: {client_version}\n"
-            f"The server is running on {VERSION} and the minimum compatible version "
-            f"is {MIN_COMPATIBLE_VERSION}."
+            f"{_YELLOW}Your SkyPilot client version is too old:{client_version}\n{_RESET}"
+            f"The server is running on {VERSION} and the minimum compatible "
+            f"version is {MIN_COMPATIBLE_VERSION}.\n"
+            f"Upgrade your client with:\n{_YELLOW}"
+            f'pip install -U "skypilot=={VERSION}"{_RESET}'
         ),
     }
+
+
+def server_error_text(exc: BaseException, origin: str) -> str:
+    """What Starlette's ``ServerErrorMiddleware`` sends for an exception a middleware raised.
+
+    SkyPilot builds its app with ``FastAPI(debug=True)``, so that is the traceback as plain text
+    (HTML only for an ``Accept`` naming text/html, which no API client sends).
+    """
+    return f'Traceback (most recent call last):\n  File "{origin}"\n{type(exc).__name__}: {exc}\n'

@@ -20,7 +20,7 @@ from tests.unit.simulator.helpers import (
 
 
 def test_health_body_and_version_headers(sim: Simulator) -> None:
-    response = requests.get(f"{sim.url}/api/health", timeout=TIMEOUT)
+    response = requests.get(f"{sim.url}/api/health", headers=NEW_CLIENT, timeout=TIMEOUT)
     assert response.status_code == 200
     assert response.headers["X-SkyPilot-API-Version"] == "62"
     assert response.headers["X-SkyPilot-Version"] == "0.14.1"
