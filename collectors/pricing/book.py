@@ -159,7 +159,10 @@ class PriceBook:
     ) -> "PriceBook":
         """Load catalogs and rates; ConfigError (exporter.config_errors) for an unreadable skypilot_config."""
         catalog_dir = config.catalog_path
+        # With no catalog found and none named, expect the clouds a refresh would fetch: their
+        # rows then read 0, which dashboards and alerts can see, rather than no series at all.
         clouds = config.clouds if config.clouds is not None else discover_clouds(catalog_dir)
+        clouds = clouds or DEFAULT_REFRESH_CLOUDS
         loaded = load_catalogs(catalog_dir, (cloud for cloud in clouds if cloud not in CATALOGLESS_CLOUDS))
         return cls(
             config,
@@ -188,6 +191,15 @@ class PriceBook:
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"a fixed price must be a finite number >= 0, got {hourly or monthly}")
         return Price(hourly=value, source="fixed")
+
+    def can_price(self) -> bool:
+        """Whether anything at all can be priced: a catalog, Kubernetes rates or an override."""
+        kubernetes = self._kubernetes.default is not None or bool(self._kubernetes.contexts)
+        return bool(self._snapshot.tables.catalogs) or kubernetes or bool(self._overrides.rules)
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self._config.catalog_path
 
     def health(self) -> tuple[CatalogHealth, ...]:
         loaded = self._snapshot.loaded
