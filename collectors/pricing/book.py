@@ -157,8 +157,8 @@ class PriceBook:
         session_factory: Callable[[], requests.Session] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> "PriceBook":
-        """Load catalogs and rates; ConfigError (exporter.config_errors) for an unreadable skypilot_config."""
-        catalog_dir = config.catalog_path
+        """Load catalogs and rates; SectionError (exporter.config_errors) for an unusable skypilot_config."""
+        catalog_dir = config.catalog_dir
         # With no catalog found and none named, expect the clouds a refresh would fetch: their
         # rows then read 0, which dashboards and alerts can see, rather than no series at all.
         clouds = config.clouds if config.clouds is not None else discover_clouds(catalog_dir)
@@ -199,7 +199,7 @@ class PriceBook:
 
     @property
     def catalog_dir(self) -> Path:
-        return self._config.catalog_path
+        return self._config.catalog_dir
 
     def health(self) -> tuple[CatalogHealth, ...]:
         loaded = self._snapshot.loaded
@@ -224,7 +224,7 @@ class PriceBook:
                 if result is not None:
                     loaded[cloud] = result
                 elif cloud not in loaded:  # so health() shows the failures of a cloud never loaded
-                    loaded[cloud] = load_catalog(self._config.catalog_path, cloud)
+                    loaded[cloud] = load_catalog(self._config.catalog_dir, cloud)
             self._snapshot = self._make_snapshot(loaded)
 
     def _refresh_clouds(self, loaded: Mapping[str, LoadedCatalog]) -> tuple[str, ...]:
@@ -233,7 +233,7 @@ class PriceBook:
         return tuple(sorted(loaded)) or DEFAULT_REFRESH_CLOUDS
 
     def _refresh_cloud(self, cloud: str) -> LoadedCatalog | None:
-        catalog_dir = self._config.catalog_path
+        catalog_dir = self._config.catalog_dir
         error = ""
         result = None
         try:
