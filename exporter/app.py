@@ -1,16 +1,19 @@
 """The HTTP surface: /metrics, health and readiness, the landing page and the JSON status."""
 
 from collections.abc import Callable, Mapping
+from functools import cache
 
 from flask import Flask, Response, abort, jsonify, request
 
 from exporter.collector import Clock, Route
 from exporter.exposition import ScrapeCache
 from exporter.gzip_members import GzipMembers
-from exporter.landing import landing_page
+from exporter.landing import DEFAULT_REFRESH_SECONDS, landing_page, metrics_reference
+from exporter.metrics import MetricTable
+from exporter.metrics_doc import all_tables
 from exporter.negotiation import accepts_gzip, negotiate
 from exporter.snapshot import ReloadStatus, SnapshotStore
-from exporter.status import status_document
+from exporter.status import ConsoleSettings, status_document
 
 
 def create_app(
@@ -20,9 +23,14 @@ def create_app(
     routes: Callable[[], Mapping[str, Route]] = dict,
     reload: Callable[[], str | None] | None = None,
     web_config: Callable[[], ReloadStatus] | None = None,
+    console: ConsoleSettings | None = None,
+    metric_tables: Callable[[], Mapping[str, MetricTable]] = all_tables,
 ) -> Flask:
     """``routes`` gives the routes the running collectors offer (a reload may add or drop some);
-    ``reload`` re-reads the config for ``POST /-/reload`` (None: the lifecycle API is off)."""
+    ``reload`` re-reads the config for ``POST /-/reload`` (None: the lifecycle API is off);
+    ``console`` says whether this is ``--demo`` and where the console's links go."""
+    settings = console or ConsoleSettings()
+    tables = cache(metric_tables)  # the installed collectors' tables do not change while running
     # No static folder: the exporter serves its own routes and nothing from the working directory.
     app = Flask("skyserve_exporter", static_folder=None)
     gzip_members = GzipMembers()
@@ -53,13 +61,23 @@ def create_app(
             return Response("OK\n", content_type="text/plain")
         return Response("waiting for a first run of every collector\n", status=503, content_type="text/plain")
 
+    def document() -> dict[str, object]:
+        now = clock()
+        return status_document(store.view(now), store.ready(), now, settings)
+
     @app.get("/api/v1/status")
     def status() -> Response:
-        return jsonify(status_document(store.view(clock()), store.ready()))
+        return jsonify(document())
 
     @app.get("/")
-    def landing() -> str:
-        return landing_page(status_document(store.view(clock()), store.ready()))
+    def landing() -> Response:
+        page = _int_arg("page", 1)
+        refresh = _int_arg("refresh", DEFAULT_REFRESH_SECONDS)
+        return Response(landing_page(document(), page, refresh), content_type="text/html; charset=utf-8")
+
+    @app.get("/docs/metrics")
+    def metrics_docs() -> Response:
+        return Response(metrics_reference(tables()), content_type="text/html; charset=utf-8")
 
     @app.get("/<path:path>")
     def collector_route(path: str) -> Response:
@@ -82,3 +100,10 @@ def create_app(
         return Response("config reloaded\n", content_type="text/plain")
 
     return app
+
+
+def _int_arg(name: str, default: int) -> int:
+    try:
+        return int(request.args.get(name, default))
+    except ValueError:
+        return default

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from exporter import __version__
 from exporter.app import create_app
@@ -25,6 +26,7 @@ from exporter.scheduler import CollectorScheduler
 from exporter.series import Format
 from exporter.server import HTTPServer, ListenAddressError, ServerLimits
 from exporter.snapshot import ReloadStatus, SnapshotStore
+from exporter.status import ConsoleSettings
 from exporter.webconfig import WebConfigError, WebConfigWatcher
 
 EXIT_CONFIG = 2
@@ -62,6 +64,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=defaults.max_connections,
         help="past this many open connections, the one idle the longest is closed",
     )
+    parser.add_argument(
+        "--web.console.grafana-url",
+        dest="grafana_url",
+        type=_http_url,
+        default=None,
+        help="link the console at / to these Grafana dashboards (http or https URL)",
+    )
+    parser.add_argument(
+        "--web.console.docs-url",
+        dest="docs_url",
+        type=_link,
+        default=ConsoleSettings.docs_url,
+        help="where the console's docs link goes (default: the metric reference the exporter serves itself)",
+    )
     parser.add_argument("--demo", action="store_true", help="serve a simulated fleet (no cloud needed)")
     parser.add_argument("--demo.services", dest="demo_services", type=int, default=4)
     parser.add_argument("--demo.replicas", dest="demo_replicas", type=int, default=5, help="per service")
@@ -80,6 +96,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
     parser.add_argument("--version", action="version", version=f"skyserve-exporter {__version__}")
     return parser.parse_args(argv)
+
+
+def _http_url(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"expected an http or https URL, got {text!r}")
+    return text.strip()
+
+
+def _link(text: str) -> str:
+    """An http(s) URL, or a path relative to the exporter's root (``docs/metrics``)."""
+    if urlsplit(text.strip()).scheme or "://" in text:
+        return _http_url(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected an http or https URL or a relative path")
+    return text.strip()
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -170,6 +202,7 @@ def _serve(
         routes=lambda: routes_of(running.collectors),
         reload=running.reload if args.enable_lifecycle else None,
         web_config=None if web is None else lambda: _web_status(web),
+        console=ConsoleSettings(demo=args.demo, docs_url=args.docs_url, grafana_url=args.grafana_url or ""),
     )
     try:
         limits = replace(

@@ -68,8 +68,35 @@ class CollectorConfig(SectionConfig):
 
 
 @dataclass(frozen=True)
+class CostSlice:
+    """The hourly list price of a service's priced replicas in one cloud, spot or on-demand."""
+
+    cloud: str
+    spot: bool
+    hourly_cost: float  # USD per hour, the sum of the replicas' skyserve_replica_hourly_cost_dollars
+    replicas: int
+
+
+def cost_slices(priced: Iterable[tuple[str, bool, float]]) -> tuple[CostSlice, ...]:
+    """(cloud, spot, hourly) of each priced replica, summed by (cloud, spot), in that order."""
+    sums: dict[tuple[str, bool], list[float]] = {}
+    for cloud, spot, hourly in priced:
+        entry = sums.setdefault((cloud, spot), [0.0, 0])
+        entry[0] += hourly
+        entry[1] += 1
+    return tuple(CostSlice(cloud, spot, total, int(n)) for (cloud, spot), (total, n) in sorted(sums.items()))
+
+
+@dataclass(frozen=True)
 class ServiceSummary:
-    """One row of the landing page's service table, whatever the source."""
+    """One service as one source sees it: what the console at ``/`` and ``/api/v1/status`` show.
+
+    Aggregates only, never per-replica lists, so a summary stays small whatever the fleet's size.
+    The cost fields say what the source's cost families say: ``costs`` sums the service's
+    ``skyserve_replica_hourly_cost_dollars`` by (cloud, spot) and ``unpriced`` is its
+    ``skyserve_unpriced_replicas`` by reason. ``kind`` says what the money is for: a ``service``,
+    or what serves the services (a ``controller``, a ``pool``), so the console can show their share.
+    """
 
     name: str
     source: str
@@ -77,6 +104,83 @@ class ServiceSummary:
     ready_replicas: int
     total_replicas: int
     clouds: tuple[str, ...]
+    target_replicas: int | None = None  # what the source aims for, when it says
+    replicas_by_status: Mapping[str, int] = field(default_factory=dict)  # replica status -> count
+    costs: tuple[CostSlice, ...] = ()
+    unpriced: Mapping[str, int] = field(default_factory=dict)  # reason -> replicas without a price
+    kind: str = "service"
+
+    @property
+    def hourly_cost(self) -> float:
+        return sum((piece.hourly_cost for piece in self.costs), 0.0)
+
+
+@dataclass(frozen=True)
+class EndpointCheck:
+    """One endpoint check (a probe) as the console lists a failing one; nothing secret in it."""
+
+    target: str  # as labelled in the metrics: a redacted URL or a configured name
+    kind: str
+    service_name: str
+    replica_id: str
+    ok: bool
+    error: str  # why it failed; "" when it did not
+    status_code: int  # the final HTTP status; 0 when none arrived or the check is not HTTP
+    latency_seconds: float
+
+
+@dataclass(frozen=True)
+class ServiceChecks:
+    """How many of a service's endpoint checks passed in one round."""
+
+    service_name: str
+    ok: int
+    total: int
+
+
+# Failing checks a summary lists by name; the rest are counted. Enough for a page, bounded for a fleet.
+FAILING_CHECKS_LISTED = 50
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    """What one round of endpoint checks found, bounded in size: counts by service, and the first
+    ``FAILING_CHECKS_LISTED`` failing checks (service endpoints first)."""
+
+    total: int
+    failed: int
+    by_service: tuple[ServiceChecks, ...]  # checks with a service name, by service name
+    failing: tuple[EndpointCheck, ...]
+
+    @property
+    def failing_not_listed(self) -> int:
+        return self.failed - len(self.failing)
+
+
+_KIND_ORDER = {"service": 0, "static": 1, "node": 2, "replica": 3}
+
+
+def summarize_checks(checks: Iterable[EndpointCheck], limit: int = FAILING_CHECKS_LISTED) -> CheckSummary:
+    """The summary of one round: counts for all, and the failing checks that matter most listed
+    (service endpoints, then static targets, nodes and replicas; by target within each)."""
+    total = 0
+    per_service: dict[str, list[int]] = {}
+    failing: list[EndpointCheck] = []
+    for check in checks:
+        total += 1
+        if check.service_name:
+            counts = per_service.setdefault(check.service_name, [0, 0])
+            counts[0] += check.ok
+            counts[1] += 1
+        if not check.ok:
+            failing.append(check)
+    failing.sort(key=lambda c: (_KIND_ORDER.get(c.kind, len(_KIND_ORDER)), c.service_name, c.target))
+    return CheckSummary(
+        total=total,
+        failed=len(failing),
+        by_service=tuple(ServiceChecks(name, ok, n) for name, (ok, n) in sorted(per_service.items())),
+        failing=tuple(failing[:limit]),
+    )
 
 
 @dataclass(frozen=True)
@@ -97,6 +201,7 @@ class Build:
     skipped: Mapping[str, int] = field(default_factory=dict)  # reason -> records skipped this run
     services: tuple[ServiceSummary, ...] = ()
     endpoints: tuple[Endpoint, ...] = ()
+    checks: CheckSummary | None = None  # from a collector that checks endpoints (the probes)
     upstream: Mapping[str, str] | None = None  # e.g. {"version": "0.14.1", "api_version": "62"}
 
 

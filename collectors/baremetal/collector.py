@@ -17,7 +17,7 @@ The full list and the cost split are in ``metrics``; the status rules are in ``r
 """
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -34,7 +34,7 @@ from collectors.baremetal.metrics import (
 )
 from collectors.baremetal.nodes import SOURCE, NodeSet, NodeSource, WatchedFile
 from collectors.baremetal.records import READY, NodeRecord, ReplicaRecord, assess
-from collectors.pricing import ReplicaCosts
+from collectors.pricing import NO_COSTS, ReplicaCosts, ServiceCosts
 from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
 from exporter.metrics import FamilyBuilder, MetricTable
 
@@ -131,11 +131,11 @@ class BareMetalCollector:
             add_node(out, record)
             add_replicas(out, record)
         add_replicas_by_cloud(out, records)
-        self._costs.add(out, now, replica_prices(raw.nodes.nodes))
+        costs = self._costs.add(out, now, replica_prices(raw.nodes.nodes))
         return Build(
             families=out.families(),
             skipped=raw.nodes.skipped,
-            services=_services(records),
+            services=_services(records, costs),
             endpoints=_endpoints(records),
         )
 
@@ -157,16 +157,21 @@ def _watched_files(settings: BareMetalConfig, logger: logging.Logger) -> list[Wa
     return files
 
 
-def _services(records: Sequence[NodeRecord]) -> tuple[ServiceSummary, ...]:
+def _services(records: Sequence[NodeRecord], costs: Mapping[str, ServiceCosts]) -> tuple[ServiceSummary, ...]:
     by_service: dict[str, list[tuple[NodeRecord, ReplicaRecord]]] = defaultdict(list)
     for record in records:
         for replica in record.replicas:
             by_service[replica.replica.service_name].append((record, replica))
-    return tuple(_summary(name, hosted) for name, hosted in sorted(by_service.items()))
+    return tuple(
+        _summary(name, hosted, costs.get(name, NO_COSTS)) for name, hosted in sorted(by_service.items())
+    )
 
 
-def _summary(name: str, hosted: list[tuple[NodeRecord, ReplicaRecord]]) -> ServiceSummary:
-    ready = sum(1 for _, replica in hosted if replica.status == READY)
+def _summary(
+    name: str, hosted: list[tuple[NodeRecord, ReplicaRecord]], costs: ServiceCosts
+) -> ServiceSummary:
+    statuses = Counter(replica.status for _, replica in hosted)
+    ready = statuses[READY]
     return ServiceSummary(
         name=name,
         source=SOURCE,
@@ -174,6 +179,9 @@ def _summary(name: str, hosted: list[tuple[NodeRecord, ReplicaRecord]]) -> Servi
         ready_replicas=ready,
         total_replicas=len(hosted),
         clouds=tuple(sorted({record.node.cloud for record, _ in hosted})),
+        replicas_by_status=dict(statuses),
+        costs=costs.costs,
+        unpriced=costs.unpriced,
     )
 
 

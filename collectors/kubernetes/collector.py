@@ -43,7 +43,7 @@ from collectors.kubernetes.records import (
     PodRules,
     parse_cluster,
 )
-from collectors.pricing import PriceBook, ReplicaCosts
+from collectors.pricing import NO_COSTS, PriceBook, ReplicaCosts, ServiceCosts
 from exporter.collector import Build, CollectorConfig, CollectorContext, ServiceSummary
 from exporter.metrics import FamilyBuilder, MetricTable
 
@@ -126,7 +126,7 @@ class KubernetesCollector:
         for pod in cluster.pods:
             add_pod(out, pod, placement_of(pod, cluster.nodes))
         add_services(out, cluster.pods, cluster.nodes)
-        self._costs.add(out, now, costs)
+        service_costs = self._costs.add(out, now, costs)
         duplicate_nodes = add_nodes(out, cluster.nodes.values(), node_prices)
         skipped = Counter(cluster.skipped)
         if duplicate_nodes:
@@ -134,20 +134,23 @@ class KubernetesCollector:
         return Build(
             families=out.families(),
             skipped=dict(skipped),
-            services=_summaries(cluster),
+            services=_summaries(cluster, service_costs),
         )
 
 
-def _summaries(cluster: Cluster) -> tuple[ServiceSummary, ...]:
+def _summaries(cluster: Cluster, costs: Mapping[str, ServiceCosts]) -> tuple[ServiceSummary, ...]:
     by_service: dict[str, list[PodRecord]] = {}
     for pod in cluster.pods:
         by_service.setdefault(pod.service_name, []).append(pod)
-    return tuple(_summary(name, pods, cluster) for name, pods in sorted(by_service.items()))
+    return tuple(
+        _summary(name, pods, cluster, costs.get(name, NO_COSTS)) for name, pods in sorted(by_service.items())
+    )
 
 
-def _summary(name: str, pods: list[PodRecord], cluster: Cluster) -> ServiceSummary:
+def _summary(name: str, pods: list[PodRecord], cluster: Cluster, costs: ServiceCosts) -> ServiceSummary:
     clouds = {placement_of(pod, cluster.nodes).cloud for pod in pods}
-    ready = sum(1 for pod in pods if pod.status == READY)
+    statuses = Counter(pod.status for pod in pods)
+    ready = statuses[READY]
     return ServiceSummary(
         name=name,
         source=SOURCE,
@@ -155,6 +158,9 @@ def _summary(name: str, pods: list[PodRecord], cluster: Cluster) -> ServiceSumma
         ready_replicas=ready,
         total_replicas=len(pods),
         clouds=tuple(sorted(cloud for cloud in clouds if cloud)),
+        replicas_by_status=dict(statuses),
+        costs=costs.costs,
+        unpriced=costs.unpriced,
     )
 
 

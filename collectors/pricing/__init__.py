@@ -17,11 +17,18 @@ from collectors.pricing.prices import (
     PriceSource,
     unpriced,
 )
-from collectors.pricing.replica_costs import REPLICA_COST_SPECS, PricedReplica, ReplicaCosts
+from collectors.pricing.replica_costs import (
+    NO_COSTS,
+    REPLICA_COST_SPECS,
+    PricedReplica,
+    ReplicaCosts,
+    ServiceCosts,
+)
 
 __all__ = [
     "HOURS_PER_MONTH",
     "INCOMPLETE_RESOURCES",
+    "NO_COSTS",
     "NO_FIXED_PRICE",
     "NO_PRICE_BOOK",
     "PRICING_METRICS",
@@ -37,5 +44,6 @@ __all__ = [
     "PricingConfig",
     "PricingRates",
     "ReplicaCosts",
+    "ServiceCosts",
     "unpriced",
 ]

@@ -11,10 +11,11 @@ for good.
 
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from collectors.pricing.prices import Price
+from exporter.collector import CostSlice, cost_slices
 from exporter.metrics import FamilyBuilder, MetricSpec
 
 K = TypeVar("K", bound=Hashable)
@@ -61,13 +62,27 @@ class PricedReplica:
     price: Price
 
 
+@dataclass(frozen=True)
+class ServiceCosts:
+    """A service's cost samples summed: hourly price by (cloud, spot), and unpriced replicas by reason."""
+
+    costs: tuple[CostSlice, ...] = ()
+    unpriced: Mapping[str, int] = field(default_factory=dict)
+
+
+NO_COSTS = ServiceCosts()
+
+
 class ReplicaCosts:
     """One collector's cost samples; owns the accrued totals, so keep one per collector."""
 
     def __init__(self, stale_after: float) -> None:
         self._accrual: CostAccrual[tuple[str, ...]] = CostAccrual(stale_after)
 
-    def add(self, out: FamilyBuilder, now: float, replicas: Iterable[PricedReplica]) -> None:
+    def add(
+        self, out: FamilyBuilder, now: float, replicas: Iterable[PricedReplica]
+    ) -> dict[str, ServiceCosts]:
+        """Add the cost samples; returns what they say per service name, for its summary."""
         hourly: dict[tuple[str, ...], float] = {}
         unpriced: Counter[tuple[str, str, str]] = Counter()
         for replica in replicas:
@@ -81,6 +96,23 @@ class ReplicaCosts:
             out.add(REPLICA_COST_TOTAL.name, labels, totals[labels])
         for labels3, count in sorted(unpriced.items()):
             out.add(UNPRICED_REPLICAS.name, labels3, count)
+        return _by_service(hourly, unpriced)
+
+
+def _by_service(
+    hourly: Mapping[tuple[str, ...], float], unpriced: Mapping[tuple[str, str, str], int]
+) -> dict[str, ServiceCosts]:
+    # Labels: service_name, replica_id, source, cloud, region, spot, price_source.
+    priced: dict[str, list[tuple[str, bool, float]]] = {}
+    for labels, rate in hourly.items():
+        priced.setdefault(labels[0], []).append((labels[3], labels[5] == "true", rate))
+    reasons: dict[str, dict[str, int]] = {}
+    for (service, _source, reason), count in unpriced.items():
+        reasons.setdefault(service, {})[reason] = count
+    return {
+        name: ServiceCosts(cost_slices(priced.get(name, ())), reasons.get(name, {}))
+        for name in priced.keys() | reasons.keys()
+    }
 
 
 def _labels(replica: PricedReplica) -> tuple[str, ...]:

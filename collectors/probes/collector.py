@@ -25,7 +25,14 @@ from collectors.probes.endpoint import ProbeEndpoint, TargetBook
 from collectors.probes.metrics import PROBES_METRICS, add_result
 from collectors.probes.modules import Module, compile_modules
 from collectors.probes.targets import ProbeResult, ProbeTarget
-from exporter.collector import Build, CollectorConfig, CollectorContext, Route
+from exporter.collector import (
+    Build,
+    CollectorConfig,
+    CollectorContext,
+    EndpointCheck,
+    Route,
+    summarize_checks,
+)
 from exporter.metrics import FamilyBuilder, MetricTable
 
 # With no config file, probes run for the endpoints SkyServe discovers.
@@ -114,4 +121,17 @@ class ProbesCollector:
         out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
         for target, result in raw:
             add_result(out, target, result)
-        return Build(families=out.families())
+        return Build(families=out.families(), checks=summarize_checks(_check(t, r) for t, r in raw))
+
+
+def _check(target: ProbeTarget, result: ProbeResult) -> EndpointCheck:
+    return EndpointCheck(
+        target=target.label,
+        kind=target.kind,
+        service_name=target.service_name,
+        replica_id=target.replica_id,
+        ok=result.success,
+        error="" if result.success else result.failure or "failed",
+        status_code=result.status_code,
+        latency_seconds=result.duration,
+    )

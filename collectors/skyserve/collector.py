@@ -13,11 +13,12 @@ It emits, for example::
 The full list is ``metrics.SKYSERVE_METRICS``.
 """
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from collectors.pricing import PriceBook, ReplicaCosts
+from collectors.pricing import NO_COSTS, PriceBook, ReplicaCosts, ServiceCosts
 from collectors.skyserve.client import ServeStatusAnswer, SkyServeClient
 from collectors.skyserve.config import ENDPOINT_ENV, SkyServeConfig, resolve_connection
 from collectors.skyserve.metrics import (
@@ -130,25 +131,30 @@ class SkyServeCollector:
         for replica in replicas:
             add_replica(out, replica)
         add_transitions(out, self._tracker.samples())
-        self._costs.add(out, now, priced_replicas(replicas, self._prices()))
+        costs = self._costs.add(out, now, priced_replicas(replicas, self._prices()))
         return Build(
             families=out.families(),
             skipped=fleet.skipped,
-            services=tuple(_summary(service) for service in fleet.services),
+            services=tuple(_summary(s, costs.get(s.name, NO_COSTS)) for s in fleet.services),
             endpoints=_endpoints(fleet.services),
             upstream=dict(raw.upstream) or None,
         )
 
 
-def _summary(service: ServiceRecord) -> ServiceSummary:
+def _summary(service: ServiceRecord, costs: ServiceCosts) -> ServiceSummary:
     clouds = sorted({r.placement.cloud for r in service.replicas if r.placement.cloud})
+    statuses = Counter(r.status for r in service.replicas)
     return ServiceSummary(
         name=service.name,
         source=SOURCE,
         status=service.status,
-        ready_replicas=sum(1 for r in service.replicas if r.status == _READY),
+        ready_replicas=statuses[_READY],
         total_replicas=len(service.replicas),
         clouds=tuple(clouds),
+        target_replicas=service.target_num_replicas,
+        replicas_by_status=dict(statuses),
+        costs=costs.costs,
+        unpriced=costs.unpriced,
     )
 
 

@@ -19,7 +19,7 @@ from collectors.baremetal.metrics import BAREMETAL_METRICS, replica_prices
 from collectors.baremetal.nodes import DUPLICATE_NODE
 from collectors.pricing import REPLICA_COST_SPECS
 from collectors.skyserve.metrics import SKYSERVE_METRICS
-from exporter.collector import Build, Collector, Endpoint, ServiceSummary
+from exporter.collector import Build, Collector, CostSlice, Endpoint, ServiceSummary
 from exporter.config_errors import SectionError
 from exporter.runner import run_once
 from tests.unit.baremetal.helpers import (
@@ -239,11 +239,34 @@ def test_check_duration_is_reported_per_node(fleet: Fleet) -> None:
 
 
 def test_services_and_endpoints_for_the_landing_page_and_probes(fleet: Fleet) -> None:
-    build, _ = _collect(_collector(fleet.inventory))
+    build, found = _collect(_collector(fleet.inventory))
     assert build.services == (
-        ServiceSummary("embed", "baremetal", "READY", 1, 2, ("hetzner", "onprem")),
-        ServiceSummary("llama", "baremetal", "READY", 1, 4, ("hetzner", "ovh")),
+        ServiceSummary(
+            "embed",
+            "baremetal",
+            "READY",
+            1,
+            2,
+            ("hetzner", "onprem"),
+            replicas_by_status={"NOT_READY": 1, "READY": 1},
+            costs=(CostSlice("hetzner", False, 0.5, 1),),
+            unpriced={"no_fixed_price": 1},
+        ),
+        ServiceSummary(
+            "llama",
+            "baremetal",
+            "READY",
+            1,
+            4,
+            ("hetzner", "ovh"),
+            replicas_by_status={"READY": 1, "NOT_READY": 2, "UNKNOWN": 1},
+            costs=(CostSlice("hetzner", False, 1.5, 2), CostSlice("ovh", False, 2.0, 1)),
+            unpriced={"no_fixed_price": 1},
+        ),
     )
+    # The summaries' cost is what the cost samples add up to (the console shows the summaries).
+    hourly = [v for (name, _), v in found.items() if name == "skyserve_replica_hourly_cost_dollars"]
+    assert sum(s.hourly_cost for s in build.services) == pytest.approx(sum(hourly))
     h = fleet.healthy
     assert Endpoint(url=h.url(), kind="node") in build.endpoints
     assert Endpoint(f"http://{HOST}:{h.port}", "replica", "llama", f"healthy:{h.port}") in build.endpoints

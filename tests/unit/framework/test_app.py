@@ -61,8 +61,16 @@ def test_status_json_and_landing_page() -> None:
             "total_replicas": 2,
             "clouds": ["aws"],
             "collector": "fake",
+            # What the console adds; this fake source knows no cost, target or statuses.
+            "kind": "service",
+            "target_replicas": None,
+            "replicas_by_status": {},
+            "hourly_cost_dollars": 0.0,
+            "priced_replicas": 0,
+            "cost_by_placement": [],
+            "unpriced_replicas": {},
         }
     ]
     page = client.get("/").data.decode()
     assert "llama&lt;b&gt;" in page and "llama<b>" not in page  # escaped
-    assert "2 / 2" in page
+    assert "2 / &ndash; / 2" in page  # ready / target (unknown) / total

@@ -104,7 +104,7 @@ def test_the_consumers_first_scheduled_run_waits_for_the_others() -> None:
 def test_the_status_document_says_per_collector_why_not_ready() -> None:
     store = store_with_a_consumer()
     store.put(ran("skyserve", 1_000.0))
-    document = status_document(store.view(2_000.0), store.ready())
+    document = status_document(store.view(2_000.0), store.ready(), 2_000.0)
     entries = {entry["name"]: entry for entry in document["collectors"]}
     assert document["ready"] is False
     assert entries["skyserve"]["ready"] is True and entries["skyserve"]["waiting_for"] is None

@@ -149,6 +149,23 @@ def test_landing_page_summaries(build: Build) -> None:
     summary = by_name["vllm-llama3-8b"]
     assert summary.source == "kubernetes" and summary.status == "READY"
     assert 0 < summary.ready_replicas <= summary.total_replicas
+    assert summary.replicas_by_status["READY"] == summary.ready_replicas
+    assert sum(summary.replicas_by_status.values()) == summary.total_replicas
+
+
+def test_the_summaries_add_up_to_the_cost_samples(build: Build) -> None:
+    """The console shows the summaries: their cost is the cost samples', by service, cloud and spot."""
+    hourly: dict[tuple[str, str, bool], float] = {}
+    for sample in samples(build.families, "skyserve_replica_hourly_cost_dollars"):
+        key = (sample["service_name"], sample["cloud"], sample["spot"] == "true")
+        hourly[key] = hourly.get(key, 0.0) + sample["value"]
+    summarized = {(s.name, p.cloud, p.spot): p.hourly_cost for s in build.services for p in s.costs}
+    assert summarized.keys() == hourly.keys() and summarized == pytest.approx(hourly)
+    unpriced = {
+        (sample["service_name"], sample["reason"]): sample["value"]
+        for sample in samples(build.families, "skyserve_unpriced_replicas")
+    }
+    assert {(s.name, reason): n for s in build.services for reason, n in s.unpriced.items()} == unpriced
 
 
 def test_a_steady_cluster_is_not_encoded_again(sim: Simulator, book: PriceBook) -> None:

@@ -1,6 +1,9 @@
 import pytest
 
-from collectors.pricing.replica_costs import CostAccrual
+from collectors.pricing import Price, PricedReplica, ReplicaCosts, ServiceCosts, unpriced
+from collectors.pricing.replica_costs import REPLICA_COST_SPECS, CostAccrual
+from exporter.collector import CostSlice
+from exporter.metrics import FamilyBuilder, MetricTable
 
 
 def run_hour(
@@ -62,3 +65,30 @@ def test_totals_never_decrease_while_a_key_stays() -> None:
         total = accrual.observe(step * 30.0, {"a": rate})["a"]
         assert total >= last
         last = total
+
+
+def test_the_cost_samples_summed_per_service_for_the_console() -> None:
+    def replica(service: str, rid: str, cloud: str, spot: bool, price: Price) -> PricedReplica:
+        return PricedReplica(service, rid, "skyserve", cloud, "r", spot, price)
+
+    out = FamilyBuilder(MetricTable(REPLICA_COST_SPECS), refresh_seconds=None)
+    summed = ReplicaCosts(stale_after=90).add(
+        out,
+        0.0,
+        [
+            replica("a", "1", "aws", True, Price(0.25, "catalog")),
+            replica("a", "2", "aws", True, Price(0.5, "catalog")),
+            replica("a", "3", "aws", False, Price(2.0, "override")),
+            replica("a", "4", "gcp", False, unpriced("no_catalog")),
+            replica("b", "1", "", False, unpriced("no_placement")),
+            replica("b", "2", "", False, unpriced("no_placement")),
+        ],
+    )
+    assert summed == {
+        "a": ServiceCosts(
+            (CostSlice("aws", False, 2.0, 1), CostSlice("aws", True, 0.75, 2)), {"no_catalog": 1}
+        ),
+        "b": ServiceCosts((), {"no_placement": 2}),
+    }
+    hourly = next(f for f in out.families() if f.name == "skyserve_replica_hourly_cost_dollars")
+    assert sum(s.value for s in hourly.samples) == pytest.approx(2.75)

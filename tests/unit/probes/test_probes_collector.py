@@ -115,6 +115,28 @@ def test_families_follow_the_declared_table(
     assert len(phases) == 4 * 5
 
 
+def test_the_build_summarizes_the_round_for_the_console(
+    servers: tuple[LoopbackServer, LoopbackServer],
+) -> None:
+    plain, _ = servers
+    endpoints = [Endpoint(plain.url(""), "service", "llama"), Endpoint(plain.url("/ok"), "node")]
+    config = {"targets": [{"name": "gone", "url": "http://127.0.0.1:9/health", "service_name": "llama"}]}
+    collector = ProbesCollector.from_config(config, context(endpoints))
+    build = collector.build(collector.fetch(), time.time())
+    checks = build.checks
+    assert checks is not None
+    assert (checks.total, checks.failed, checks.failing_not_listed) == (3, 2, 0)
+    assert [(s.service_name, s.ok, s.total) for s in checks.by_service] == [("llama", 0, 2)]
+    service, static = checks.failing  # service endpoints first
+    assert (service.kind, service.target, service.status_code) == ("service", plain.url("/health"), 404)
+    assert service.error and not service.ok and service.latency_seconds > 0
+    assert (static.kind, static.target, static.status_code) == ("static", "gone", 0)
+    assert "refused" in static.error
+    found = samples(SeriesStore().encode(build.families).exposition(Format.TEXT).decode())
+    failing = {dict(k[1])["target"] for k, v in found.items() if k[0] == "skyserve_probe_success" and v == 0}
+    assert failing == {c.target for c in checks.failing}
+
+
 def test_gone_endpoints_disappear_at_the_next_collection(
     servers: tuple[LoopbackServer, LoopbackServer],
 ) -> None:

@@ -221,7 +221,10 @@ def test_build_summary_fields() -> None:
         ready_replicas=2,
         total_replicas=4,
         clouds=("aws", "kubernetes"),
+        replicas_by_status={"READY": 2, "PROVISIONING": 1, "PENDING": 1},
+        unpriced={"no_price_book": 3},  # this context offers no price book
     )
+    assert build.services[1].target_replicas == 2
     assert build.services[2].clouds == ()
 
 

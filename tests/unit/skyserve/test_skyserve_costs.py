@@ -117,3 +117,21 @@ def test_spend_accrues_between_collections_and_not_across_a_stale_gap() -> None:
     assert got[total] == pytest.approx(G6_SPOT_US_EAST_2A, rel=1e-9)
     got = cost_samples(made, raw, NOW + 3600 + 600)  # ten minutes unseen: nothing added for them
     assert got[total] == pytest.approx(G6_SPOT_US_EAST_2A, rel=1e-9)
+
+
+def test_the_service_summary_sums_the_cost_samples() -> None:
+    """The console's cost figures (exporter/status.py) are these sums: they must be the samples'."""
+    made = collector(book())
+    raw = fleet(replica(1, "READY"), replica(2, "STARTING", spot=False), replica(3, "READY", instance="nope"))
+    build = made.build(raw, NOW)
+    parsed = samples(render(build.families))
+    hourly = {k: v for k, v in parsed.items() if k[0] == "skyserve_replica_hourly_cost_dollars"}
+    (summary,) = build.services
+    assert summary.hourly_cost == pytest.approx(sum(hourly.values()))
+    assert {(p.cloud, p.spot): p.replicas for p in summary.costs} == {("aws", True): 1, ("aws", False): 1}
+    assert {(p.cloud, p.spot): p.hourly_cost for p in summary.costs} == pytest.approx(
+        {("aws", True): G6_SPOT_US_EAST_2A, ("aws", False): G6_ON_DEMAND}
+    )
+    unpriced = {dict(k[1])["reason"]: v for k, v in parsed.items() if k[0] == "skyserve_unpriced_replicas"}
+    assert summary.unpriced == unpriced == {"unknown_instance_type": 1}
+    assert summary.replicas_by_status == {"READY": 2, "STARTING": 1}
