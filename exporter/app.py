@@ -13,7 +13,7 @@ from exporter.metrics import MetricTable
 from exporter.metrics_doc import all_tables
 from exporter.negotiation import accepts_gzip, negotiate
 from exporter.snapshot import ReloadStatus, SnapshotStore
-from exporter.status import ConsoleSettings, status_document
+from exporter.status import ConsoleSettings, StatusDocuments
 
 
 def create_app(
@@ -29,7 +29,7 @@ def create_app(
     """``routes`` gives the routes the running collectors offer (a reload may add or drop some);
     ``reload`` re-reads the config for ``POST /-/reload`` (None: the lifecycle API is off);
     ``console`` says whether this is ``--demo`` and where the console's links go."""
-    settings = console or ConsoleSettings()
+    documents = StatusDocuments(console or ConsoleSettings())
     tables = cache(metric_tables)  # the installed collectors' tables do not change while running
     # No static folder: the exporter serves its own routes and nothing from the working directory.
     app = Flask("skyserve_exporter", static_folder=None)
@@ -63,7 +63,7 @@ def create_app(
 
     def document() -> dict[str, object]:
         now = clock()
-        return status_document(store.view(now), store.ready(), now, settings)
+        return documents(store.view(now), store.ready(), now)
 
     @app.get("/api/v1/status")
     def status() -> Response:

@@ -14,11 +14,11 @@ from markupsafe import Markup, escape
 _ids = itertools.count(1)
 
 # Chart geometry, in viewBox units; the SVG scales to the width it is given.
-_CHAR_WIDTH = 7.4  # about a 13-unit sans-serif character, to leave room for the words
-_ROW = 24
-_BAR = 16
-_FONT = 13
-_LABEL_CHARS = 22
+_CHAR_WIDTH = 7.9  # about a 14-unit sans-serif character, to leave room for the words
+_ROW = 25
+_BAR = 17
+_FONT = 14
+_LABEL_CHARS = 20
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,12 @@ def _short(label: str) -> str:
     return label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "\u2026"
 
 
-def bar_chart(title: str, bars: Sequence[Bar], width: int = 600) -> Markup:
+def bar_chart(title: str, bars: Sequence[Bar], width: int = 480) -> Markup:
     """Horizontal bars on one scale, the longest filling the plot; an empty chart says so."""
     uid = next(_ids)
     height = max(1, len(bars)) * _ROW + 4
-    label_width = round(_CHAR_WIDTH * max((len(_short(bar.label)) for bar in bars), default=0)) + 10
+    # Labels are right-aligned against the bars, so overestimate them: a clipped name is worse.
+    label_width = round(1.1 * _CHAR_WIDTH * max((len(_short(bar.label)) for bar in bars), default=0)) + 10
     value_width = round(_CHAR_WIDTH * max((len(bar.text) for bar in bars), default=0)) + 8
     plot = max(60, width - label_width - value_width)
     scale = max((bar.total for bar in bars), default=0.0)

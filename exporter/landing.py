@@ -134,7 +134,7 @@ def _service_chart(cost: Mapping[str, Any]) -> Any:
     others = cost["by_service"]["others"]
     if others["services"]:
         amount = others["hourly_dollars"]
-        label = f"{others['services']} more services"
+        label = f"{others['services']} more service{'s' if others['services'] != 1 else ''}"
         bars.append(Bar(label, (Segment(label, amount, "c-others"),), f"{dollars(amount)}/h"))
     return bar_chart("Hourly cost by service, most expensive first", bars)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from exporter import __version__
 from exporter.collector import CheckSummary, ServiceSummary
-from exporter.snapshot import CollectorView
+from exporter.snapshot import CollectorView, Snapshot
 
 # Cloud providers' convention for a month of list prices (730 h), as the pricing plugin's.
 HOURS_PER_MONTH = 730.0
@@ -42,6 +42,35 @@ class ConsoleSettings:
 def status_document(
     views: Sequence[CollectorView], ready: bool, now: float, settings: ConsoleSettings = ConsoleSettings()
 ) -> dict[str, Any]:
+    return _document(views, ready, now, settings, fleet_figures(views))
+
+
+class StatusDocuments:
+    """``status_document`` for a running app: the fleet figures (all the per-service work) are kept
+    until the data served changes (a run stored, or data turning stale); the rest, ages included,
+    is made at each request."""
+
+    def __init__(self, settings: ConsoleSettings = ConsoleSettings()) -> None:
+        self._settings = settings
+        self._last: tuple[tuple[tuple[str, Snapshot | None], ...], dict[str, Any]] | None = None
+
+    def __call__(self, views: Sequence[CollectorView], ready: bool, now: float) -> dict[str, Any]:
+        served = tuple((view.name, view.serving) for view in views)
+        last = self._last
+        if last is not None and _same(last[0], served):
+            fleet = last[1]
+        else:
+            fleet = fleet_figures(views)
+            self._last = (served, fleet)
+        return _document(views, ready, now, self._settings, fleet)
+
+
+def _same(a: Sequence[tuple[str, Snapshot | None]], b: Sequence[tuple[str, Snapshot | None]]) -> bool:
+    return len(a) == len(b) and all(x[0] == y[0] and x[1] is y[1] for x, y in zip(a, b, strict=True))
+
+
+def fleet_figures(views: Sequence[CollectorView]) -> dict[str, Any]:
+    """What the served data says: cost, probes and services. Depends only on which runs are served."""
     summaries = [(view.name, service) for view in views for service in _services(view)]
     checks = [(view.name, found) for view in views if (found := _checks_of(view)) is not None]
     per_service_checks = _checks_by_service(summary for _, summary in checks)
@@ -49,6 +78,19 @@ def status_document(
         (_service_entry(collector, service) for collector, service in summaries),
         key=lambda s: (s["name"], s["kind"], s["source"], s["collector"]),
     )
+    return {
+        "cost": _cost(summaries),
+        "probes": _probes(checks),
+        "service_groups": _groups(services, per_service_checks),
+        "services": services,
+    }
+
+
+def _document(
+    views: Sequence[CollectorView], ready: bool, now: float, settings: ConsoleSettings, fleet: dict[str, Any]
+) -> dict[str, Any]:
+    # Collectors that have run but whose data is not served: what they would add is missing.
+    missing = [view.name for view in views if _state(view) == STALE]
     return {
         "version": __version__,
         "ready": ready,
@@ -61,10 +103,10 @@ def status_document(
             "grafana": settings.grafana_url or None,
         },
         "collectors": [_collector_entry(view, now) for view in views],
-        "cost": _cost(summaries, views),
-        "probes": _probes(checks),
-        "service_groups": _groups(services, per_service_checks),
-        "services": services,
+        "cost": {**fleet["cost"], "missing_collectors": missing},
+        "probes": fleet["probes"],
+        "service_groups": fleet["service_groups"],
+        "services": fleet["services"],
     }
 
 
@@ -156,7 +198,7 @@ def _sum_rows(rows: Iterable[tuple[str, float, int]]) -> list[tuple[str, float, 
     return sorted(((key, total, int(n)) for key, (total, n) in sums.items()), key=lambda r: (-r[1], r[0]))
 
 
-def _cost(summaries: Sequence[tuple[str, ServiceSummary]], views: Sequence[CollectorView]) -> dict[str, Any]:
+def _cost(summaries: Sequence[tuple[str, ServiceSummary]]) -> dict[str, Any]:
     pieces = [piece for _, service in summaries for piece in service.costs]
     hourly = sum((piece.hourly_cost for piece in pieces), 0.0)
     unpriced: Counter[str] = Counter()
@@ -217,8 +259,6 @@ def _cost(summaries: Sequence[tuple[str, ServiceSummary]], views: Sequence[Colle
                 "hourly_dollars": sum((dollars for _, dollars, _ in rest), 0.0),
             },
         },
-        # Collectors that have run but whose data is not served: what they would add is missing.
-        "missing_collectors": [view.name for view in views if _state(view) == STALE],
     }
 
 

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # prometheus-blackbox-exporter: the reference the probes are tested against.
 # prometheus-alertmanager: amtool checks the shipped Alertmanager config.
 # podman, runc, debootstrap: the container image test (tests/integration/test_container_image.py).
-debian_packages=(prometheus prometheus-blackbox-exporter prometheus-alertmanager podman runc debootstrap)
+# chromium: the console at / rendered headless (tests/integration/test_console_browser.py).
+debian_packages=(prometheus prometheus-blackbox-exporter prometheus-alertmanager podman runc debootstrap chromium)
 missing=()
 for pkg in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

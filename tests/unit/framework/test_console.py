@@ -20,7 +20,7 @@ from exporter.errors import ErrorKind
 from exporter.landing import PAGE_SIZE, age, dollars, landing_page, replica_words
 from exporter.metrics import MetricSpec, MetricTable
 from exporter.snapshot import Snapshot, SnapshotStore
-from exporter.status import HOURS_PER_MONTH, ConsoleSettings, status_document
+from exporter.status import HOURS_PER_MONTH, ConsoleSettings, StatusDocuments, status_document
 from tests.unit.framework.fakes import FakeClock
 
 NOW = 1_800_000_000.0
@@ -338,3 +338,28 @@ def test_console_flags() -> None:
     for bad in (["--web.console.grafana-url", "javascript:alert(1)"], ["--web.console.docs-url", "data:x"]):
         with pytest.raises(SystemExit):
             parse_args(bad)
+
+
+def test_a_running_app_reuses_the_fleet_figures_until_the_data_served_changes() -> None:
+    store = fleet_store()
+    documents = StatusDocuments()
+    first = documents(store.view(NOW), store.ready(), NOW)
+    later = documents(store.view(NOW + 5), store.ready(), NOW + 5)
+    assert later["services"] is first["services"]  # nothing stored: not computed again
+    assert (
+        later["collectors"][0]["last_success_age_seconds"]
+        == first["collectors"][0]["last_success_age_seconds"] + 5
+    )
+    assert first == {**status_document(store.view(NOW), store.ready(), NOW), "demo": False}
+    store.put(Snapshot("skyserve", True, NOW + 6, 0.5, Build([], services=(summary("solo", "skyserve"),))))
+    fresh = documents(store.view(NOW + 7), store.ready(), NOW + 7)
+    assert {s["name"] for s in fresh["services"]} == {"solo", "llama", "embed"}
+    # Data turning stale changes what is served, so the figures follow.
+    stale = documents(store.view(NOW + 200), store.ready(), NOW + 200)
+    assert stale["services"] == [] and stale["cost"]["missing_collectors"] == [
+        "skyserve",
+        "kubernetes",
+        "baremetal",
+        "probes",
+        "gone",
+    ]
