@@ -120,7 +120,12 @@ def _run_with(args: argparse.Namespace, logger: logging.Logger, adjust: ConfigAd
         return 0
     # Services (the price book) serve the other collectors; alone they watch nothing.
     if all(isinstance(collector, ServiceProvider) for collector in collectors):
-        logger.warning("no collector enabled: set SKYPILOT_API_SERVER_ENDPOINT or pass --config or --demo")
+        hint = (
+            f"{args.config} enables none: add a section under collectors:"
+            if args.config
+            else "set SKYPILOT_API_SERVER_ENDPOINT, or pass --config or --demo"
+        )
+        logger.warning("no collector enabled", extra={"hint": hint})
     if args.once:
         return _collect_once(running, logger)
     return _serve(args, running, web, logger)

@@ -14,6 +14,7 @@ import requests
 from prometheus_client.core import Metric
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from exporter.config_errors import key_error
 from exporter.durations import Duration
 from exporter.metrics import MetricTable
 from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, ByteSize
@@ -58,7 +59,7 @@ class CollectorConfig(SectionConfig):
         if "timeout" not in self.model_fields_set:
             object.__setattr__(self, "timeout", min(self.timeout, self.interval))
         elif self.timeout > self.interval:
-            raise ValueError(f"timeout ({self.timeout:g}s) must not exceed interval ({self.interval:g}s)")
+            raise key_error("timeout", f"{self.timeout:g}s must not exceed interval ({self.interval:g}s)")
         return self
 
     @property

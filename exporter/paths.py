@@ -13,7 +13,10 @@ CONFIG_DIR = "config_dir"
 
 
 def _resolve(path: Path, info: ValidationInfo) -> Path:
-    path = path.expanduser()
+    try:
+        path = path.expanduser()
+    except RuntimeError:  # no $HOME, and the user is not in the password database
+        raise ValueError("cannot expand '~': there is no home directory (set $HOME)") from None
     base = info.context.get(CONFIG_DIR) if isinstance(info.context, Mapping) else None
     if isinstance(base, Path) and not path.is_absolute():
         return base / path

@@ -105,7 +105,7 @@ class RunningCollectors:
             discovered=self._discovered,
         )
         planned: dict[str, Member] = {}
-        problems = []
+        problems: list[str] = []
         for item in loaded.collectors:
             name = item.factory.name
             kept = self._reuse(name, item.config)
@@ -116,7 +116,7 @@ class RunningCollectors:
             try:
                 built = item.factory.from_config(item.config, context)
             except SectionError as exc:
-                problems.append(f"{path}.{exc.key}: {exc.reason}")
+                problems.extend(f"{path}.{key}: {reason}" for key, reason in exc.problems)
                 continue
             except ValueError as exc:
                 problems.append(f"{path}: {exc}")

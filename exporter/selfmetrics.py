@@ -39,7 +39,8 @@ SELF_METRICS = MetricTable(
         MetricSpec(
             "skyserve_exporter_collector_data_stale",
             "gauge",
-            "1 if the collector's last good data is older than its staleness limit and no longer served.",
+            "1 if the collector has run but none of its data is served: no run has succeeded yet,"
+            " or its last good data is older than its staleness limit.",
             ("collector",),
         ),
         MetricSpec(
@@ -122,7 +123,9 @@ def _add_view(out: FamilyBuilder, view: CollectorView) -> None:
     good = view.last_good
     if good is not None:
         out.add("skyserve_exporter_collector_last_success_timestamp_seconds", name, good.started_at)
-    stale = good is not None and not view.fresh
+    # Before any run nothing is known yet (readiness covers that); after one, no data served is
+    # the same to a dashboard whether the runs failed from the start or the data aged out.
+    stale = view.last_run is not None and not view.fresh
     out.add("skyserve_exporter_collector_data_stale", name, 1 if stale else 0)
     for kind in ErrorKind:
         out.add("skyserve_exporter_collector_errors_total", (view.name, kind.value), view.errors.get(kind, 0))

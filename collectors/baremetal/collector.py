@@ -81,7 +81,8 @@ class BareMetalCollector:
 
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> "BareMetalCollector":
-        """A collector for the section; ValueError naming the file, node and key when one is unusable."""
+        """A collector for the section; SectionError naming the key, the file and the path in it
+        when a node file is unusable."""
         settings = BareMetalConfig.model_validate(config)
         source = NodeSource(_watched_files(settings, context.logger))
         checker = Checker(settings.timeout, settings.concurrency, context.session_factory)

@@ -1,12 +1,13 @@
 """The ``collectors.baremetal`` config section."""
 
-from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from exporter.collector import CollectorConfig
+from exporter.config_errors import key_error
 from exporter.durations import Duration
+from exporter.paths import ConfigPath
 
 MAX_CONCURRENCY = 1024
 
@@ -18,15 +19,10 @@ class BareMetalConfig(CollectorConfig):
     flight at once.
     """
 
-    inventory: Path | None = None
-    ssh_node_pools: Path | None = None
+    inventory: ConfigPath | None = None
+    ssh_node_pools: ConfigPath | None = None
     timeout: Duration = 5.0
     concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] = 64
-
-    @field_validator("inventory", "ssh_node_pools")
-    @classmethod
-    def _expand_user(cls, value: Path | None) -> Path | None:
-        return None if value is None else value.expanduser()
 
     @model_validator(mode="after")
     def _has_nodes_and_time(self) -> Self:
@@ -38,7 +34,7 @@ class BareMetalConfig(CollectorConfig):
             object.__setattr__(self, "timeout", self.interval / 2)
         if self.timeout >= self.interval:
             # A run must end before the next one is due, or runs would be skipped.
-            raise ValueError(
-                f"timeout ({self.timeout:g}s) must be shorter than interval ({self.interval:g}s)"
+            raise key_error(
+                "timeout", f"{self.timeout:g}s must be shorter than interval ({self.interval:g}s)"
             )
         return self

@@ -3,9 +3,9 @@
 Both are hand-edited YAML, read strictly: a key given twice is an error, not a silent overwrite.
 Every problem is reported with where it is, and all of a file's problems at once.
 
-The inventory is read through strict models; every mistake names the node's index and name and
-the key, e.g. ``inventory nodes[2] (gpu-box-3).monthly_cost: Input should be greater than or equal
-to 0``.
+The inventory is read through strict models; every mistake names its key path in the file, and the
+node's name when it has one, e.g. ``nodes.2.monthly_cost: Input should be greater than or equal to 0
+(node gpu-box-3)``. The collector puts the config key and the file's path before it.
 
 SkyPilot's SSH node-pool file (``~/.sky/ssh_node_pools.yaml``) has SkyPilot 0.14's shape
 (``sky/ssh_node_pools/utils.py::prepare_hosts_info``): a mapping from pool name to ``{hosts: [...],
@@ -29,8 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode
 
-from collectors.baremetal.nodes import HostedReplica, Node, NodeSet, Target, replica_id
+from collectors.baremetal.nodes import HostedReplica, Node, NodeFileError, NodeSet, Target, replica_id
 from collectors.pricing import PriceBook
+from exporter.config_errors import key_error, validation_problems
+from exporter.ports import Port, url_port
 
 SSH_PORT = 22  # a node with neither a health URL nor replicas is checked by connecting to sshd
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -40,16 +42,7 @@ INVALID_HOST = "invalid_host"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Cost = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Port = Annotated[int, Field(ge=1, le=65535)]
 Count = Annotated[int, Field(ge=1)]
-
-
-class NodeFileError(ValueError):
-    """A node file that cannot be used; ``problems`` are ``<key> <where>: <reason>`` lines."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = list(problems)
 
 
 class InventoryError(NodeFileError):
@@ -74,12 +67,12 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-def _load_yaml(text: str, key: str, error: type[NodeFileError]) -> Any:
-    """The document; ``error`` saying what is wrong and where, after the file's config ``key``."""
+def _load_yaml(text: str, error: type[NodeFileError]) -> Any:
+    """The document; ``error`` saying what is wrong and where."""
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as exc:
-        raise error([f"{key}: not valid YAML: {_yaml_reason(exc)}"]) from None
+        raise error([f"not valid YAML: {_yaml_reason(exc)}"]) from None
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:
@@ -144,8 +137,8 @@ class NodeEntry(_Strict):
         seen: dict[int, int] = {}
         for index, replica in enumerate(value):
             if replica.port in seen:
-                raise ValueError(
-                    f"replicas[{index}] uses port {replica.port}, as replicas[{seen[replica.port]}] does"
+                raise key_error(
+                    f"{index}.port", f"{replica.port} is the port of replicas.{seen[replica.port]} too"
                 )
             seen[replica.port] = index
         return value
@@ -160,9 +153,9 @@ class NodeEntry(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.monthly_cost is not None and self.hourly_cost is not None:
-            raise ValueError("monthly_cost and hourly_cost: give one of them, not both")
+            raise key_error("hourly_cost", "give monthly_cost or hourly_cost, not both")
         if self.zone is not None and self.datacenter is not None:
-            raise ValueError("zone and datacenter: give one of them, not both")
+            raise key_error("datacenter", "give zone or datacenter, not both")
         return self
 
 
@@ -172,9 +165,9 @@ class InventoryFile(_Strict):
 
 def parse_inventory(text: str) -> NodeSet:
     """The nodes in an inventory document; InventoryError listing every problem."""
-    document = _load_yaml(text, "inventory", InventoryError)
+    document = _load_yaml(text, InventoryError)
     if not isinstance(document, Mapping):
-        raise InventoryError(["inventory: the top level must be a mapping with a 'nodes' list"])
+        raise InventoryError(["the top level must be a mapping with a 'nodes' list"])
     try:
         entries = InventoryFile.model_validate(document).nodes
     except pydantic.ValidationError as exc:
@@ -221,10 +214,7 @@ def health_target(url: str) -> Target:
         raise ValueError("must not carry credentials")
     if parts.fragment:
         raise ValueError("must not have a fragment")
-    try:
-        port = parts.port or _DEFAULT_PORTS[parts.scheme]
-    except ValueError:
-        raise ValueError("has an invalid port") from None
+    port = url_port(parts) or _DEFAULT_PORTS[parts.scheme]
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(host=parts.hostname, port=port, path=path, scheme=parts.scheme)
 
@@ -250,8 +240,9 @@ def _check_unique_names(entries: Sequence[NodeEntry]) -> None:
     problems = []
     for index, entry in enumerate(entries):
         if entry.name in first:
-            where = f"nodes[{index}] ({entry.name}).name"
-            problems.append(f"inventory {where}: already used by nodes[{first[entry.name]}]")
+            problems.append(
+                f"nodes.{index}.name: {entry.name!r} is the name of nodes.{first[entry.name]} too"
+            )
         first.setdefault(entry.name, index)
     if problems:
         raise InventoryError(problems)
@@ -259,41 +250,31 @@ def _check_unique_names(entries: Sequence[NodeEntry]) -> None:
 
 def _problems(exc: pydantic.ValidationError, document: Mapping[str, Any]) -> list[str]:
     lines = []
-    for error in exc.errors(include_url=False, include_input=False):
-        reason = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            reason = "unknown key"
-        lines.append(f"inventory {_where(error['loc'], document)}: {reason}")
+    for location, reason in validation_problems(exc):
+        path = ".".join(str(part) for part in location)
+        lines.append(f"{path or '(top level)'}: {reason}{_node_name(document, location)}")
     return lines
 
 
-def _where(loc: tuple[int | str, ...], document: Mapping[str, Any]) -> str:
-    """``nodes[2] (gpu-box-3).replicas[0].port`` for pydantic's ``('nodes', 2, 'replicas', 0, 'port')``."""
-    text = ""
-    for position, part in enumerate(loc):
-        if isinstance(part, int):
-            text += f"[{part}]"
-            if position == 1 and loc[0] == "nodes":
-                text += _node_name(document, part)
-        else:
-            text += f".{part}" if text else part
-    return text or "(top level)"
-
-
-def _node_name(document: Mapping[str, Any], index: int) -> str:
+def _node_name(document: Mapping[str, Any], location: tuple[int | str, ...]) -> str:
+    """`` (node gpu-box-3)`` for a problem inside ``nodes.2``: in a long inventory the name is
+    what the operator searches for."""
+    if len(location) < 2 or location[0] != "nodes" or not isinstance(location[1], int):
+        return ""
     nodes = document.get("nodes")
+    index = location[1]
     node = nodes[index] if isinstance(nodes, list) and index < len(nodes) else None
     name = node.get("name") if isinstance(node, Mapping) else None
-    return f" ({name.strip()})" if isinstance(name, str) and name.strip() else ""
+    return f" (node {name.strip()})" if isinstance(name, str) and name.strip() else ""
 
 
 def parse_ssh_node_pools(text: str) -> NodeSet:
     """Every host of every pool, in file order; SshNodePoolsError listing every problem."""
-    document = _load_yaml(text, "ssh_node_pools", SshNodePoolsError)
+    document = _load_yaml(text, SshNodePoolsError)
     if document is None:
         return NodeSet(nodes=())  # SkyPilot reads an empty file as no pools
     if not isinstance(document, Mapping):
-        raise SshNodePoolsError(["ssh_node_pools: the top level must map pool names to pools"])
+        raise SshNodePoolsError(["the top level must map pool names to pools"])
     reader = _PoolReader()
     for pool, config in document.items():
         reader.pool(pool, config)
@@ -310,11 +291,11 @@ class _PoolReader:
 
     def pool(self, name: Any, config: Any) -> None:
         if not isinstance(name, str) or not name.strip():
-            self.problems.append(f"ssh_node_pools: pool name {name!r} is not a non-empty string")
+            self.problems.append(f"pool names must be non-empty strings, got {name!r}")
             return
         hosts = config.get("hosts") if isinstance(config, Mapping) else None
         if not isinstance(hosts, list) or not hosts:
-            self.problems.append(f"ssh_node_pools {name}.hosts: must be a non-empty list of hosts")
+            self.problems.append(f"{name}.hosts: must be a non-empty list of hosts")
             return
         for index, host in enumerate(hosts):
             self.host(name, index, host)
@@ -329,8 +310,9 @@ class _PoolReader:
             address = host
         if not isinstance(address, str) or not address.strip():
             # Never echo the entry: it may hold a password.
-            where = f"ssh_node_pools {pool}.hosts[{index}]"
-            self.problems.append(f"{where}: must be a host name, an IP address or a mapping with ip")
+            self.problems.append(
+                f"{pool}.hosts.{index}: must be a host name, an IP address or a mapping with ip"
+            )
             return
         self.nodes.append(ssh_node(pool, address.strip()))
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from collectors.pricing import Price
+from exporter.config_errors import SectionError
 
 SOURCE = "baremetal"
 SPOT = "false"  # a fixed-price box is never preemptible
@@ -103,7 +104,16 @@ def replica_id(node_name: str, port: int) -> str:
     return f"{node_name}:{port}"
 
 
-Parser = Callable[[str], NodeSet]
+class NodeFileError(ValueError):
+    """A node file that cannot be used; ``problems`` are ``<path in the file>: <reason>`` lines, or
+    just the reason for the file as a whole (not valid YAML, say)."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+Parser = Callable[[str], NodeSet]  # NodeFileError when the text is not usable
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +141,9 @@ class WatchedFile:
     def __init__(
         self, what: str, path: Path, parse: Parser, invalid_reason: str, logger: logging.Logger
     ) -> None:
-        """Read the file now; ValueError (naming the file and the key) when it is unusable."""
-        self.what = what  # the config key naming the file, for messages
+        """Read the file now; SectionError at ``what`` (the config key naming the file), one
+        ``<file>: <path in it>: <reason>`` problem per mistake, when it is unusable."""
+        self.what = what
         self.path = path
         self.invalid_reason = invalid_reason
         self._parse = parse
@@ -141,7 +152,8 @@ class WatchedFile:
         try:
             self._nodes = self._read()
         except ValueError as exc:
-            raise ValueError(f"{exc} (in {path})") from None
+            problems = exc.problems if isinstance(exc, NodeFileError) else [str(exc)]
+            raise SectionError.of([(what, f"{path}: {problem}") for problem in problems]) from None
         self._broken_stamp: FileStamp | None = None
 
     def current(self) -> tuple[NodeSet, bool]:
@@ -170,9 +182,10 @@ class WatchedFile:
     def _read(self) -> NodeSet:
         try:
             text = self.path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-            raise ValueError(f"{self.what}: cannot read: {reason}") from None
+        except OSError as exc:
+            raise NodeFileError([f"cannot read: {exc.strerror or type(exc).__name__}"]) from None
+        except UnicodeDecodeError:
+            raise NodeFileError(["cannot read: not UTF-8 text"]) from None
         return self._parse(text)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import yaml
 from kubernetes.client import ApiClient, Configuration, CoreV1Api
@@ -38,7 +39,8 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
-from collectors.kubernetes.config import CONFIG_KEY, KubernetesConfig
+from collectors.kubernetes.config import KubernetesConfig
+from exporter.config_errors import SectionError
 from exporter.deadline import Deadline
 from exporter.errors import (
     CollectorError,
@@ -47,6 +49,7 @@ from exporter.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from exporter.ports import PORT_RANGE, PortError, url_port
 from exporter.redact import redact_text
 from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, encodable, loads_json, read_body
 
@@ -97,21 +100,32 @@ class Target:
 
 
 def resolve_targets(config: KubernetesConfig, environ: Mapping[str, str]) -> tuple[Target, ...]:
-    """The clusters the section names; ValueError naming the key when they cannot be used."""
+    """The clusters the section names; SectionError naming the key when they cannot be used."""
     if config.kubeconfig is None:
         return (_in_cluster(config, environ),)
-    available, current = _contexts_of(config.kubeconfig)
+    path = config.kubeconfig
+    kubeconfig = _read_kubeconfig(path)
     if not config.contexts:
-        if not current:
-            raise ValueError(f"{CONFIG_KEY}.contexts: {config.kubeconfig} has no current-context; name some")
-        return (Target(current, config.kubeconfig),)
-    unknown = [name for name in config.contexts if name not in available]
-    if unknown:
-        raise ValueError(
-            f"{CONFIG_KEY}.contexts: not in {config.kubeconfig}: {', '.join(unknown)} "
-            f"(it has: {', '.join(available) or 'none'})"
-        )
-    return tuple(Target(name, config.kubeconfig) for name in config.contexts)
+        if not kubeconfig.current:
+            raise SectionError(
+                "contexts", f"empty, and {path} has no current-context: name the contexts to read"
+            )
+        names: tuple[str, ...] = (kubeconfig.current,)
+    else:
+        names = config.contexts
+        available = ", ".join(kubeconfig.contexts) or "none"
+        unknown = [
+            (f"contexts.{index}", f"{name!r} is not a context of {path} (it has: {available})")
+            for index, name in enumerate(names)
+            if name not in kubeconfig.contexts
+        ]
+        if unknown:
+            raise SectionError.of(unknown)
+    # A server port out of range would otherwise fail every collection, not the start.
+    bad = sorted({where for name in names if (where := kubeconfig.bad_ports.get(name))})
+    if bad:
+        raise SectionError.of([("kubeconfig", f"{path}: {where}: {PORT_RANGE}") for where in bad])
+    return tuple(Target(name, path) for name in names)
 
 
 def new_api_client(target: Target, environ: Mapping[str, str]) -> ApiClient:
@@ -140,32 +154,77 @@ def new_api_client(target: Target, environ: Mapping[str, str]) -> ApiClient:
 
 def _in_cluster(config: KubernetesConfig, environ: Mapping[str, str]) -> Target:
     if config.contexts:
-        raise ValueError(
-            f"{CONFIG_KEY}.contexts: needs a kubeconfig (without one the service account is used)"
-        )
+        raise SectionError("contexts", "needs a kubeconfig (without one the service account is used)")
     if not environ.get(SERVICE_HOST_ENV_NAME):
-        raise ValueError(
-            f"{CONFIG_KEY}.kubeconfig: not set, and not running in a cluster (${SERVICE_HOST_ENV_NAME} "
-            "is unset) to use its service account"
+        raise SectionError(
+            "kubeconfig",
+            f"not set, and not running in a cluster (${SERVICE_HOST_ENV_NAME} is unset) "
+            "to use its service account",
         )
     return Target(environ.get(IN_CLUSTER_CONTEXT_ENV) or DEFAULT_IN_CLUSTER_CONTEXT)
 
 
-def _contexts_of(kubeconfig: Path) -> tuple[list[str], str]:
-    """Context names and the current one, read as plain YAML: the client's loader insists on a
-    current-context even when the config names its contexts."""
+@dataclass(frozen=True)
+class _Kubeconfig:
+    """What the section is checked against."""
+
+    contexts: tuple[str, ...]
+    current: str
+    bad_ports: Mapping[str, str]  # context -> where in the file its cluster's server names a bad port
+
+
+def _read_kubeconfig(path: Path) -> _Kubeconfig:
+    """The file read as plain YAML: the client's loader insists on a current-context even when the
+    config names its contexts."""
     try:
-        document = yaml.safe_load(kubeconfig.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{CONFIG_KEY}.kubeconfig: cannot read {kubeconfig}: {exc}") from None
-    except yaml.YAMLError:
-        raise ValueError(f"{CONFIG_KEY}.kubeconfig: {kubeconfig} is not valid YAML") from None
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SectionError("kubeconfig", f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise SectionError("kubeconfig", f"{path}: cannot read: not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        # Only where: the parser's own words may quote the file, which holds credentials.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise SectionError("kubeconfig", f"{path}: not valid YAML{where}") from None
     contexts = document.get("contexts") if isinstance(document, dict) else None
     if not isinstance(contexts, list):
-        raise ValueError(f"{CONFIG_KEY}.kubeconfig: {kubeconfig} has no list of contexts")
-    names = [str(item["name"]) for item in contexts if isinstance(item, dict) and item.get("name")]
+        raise SectionError("kubeconfig", f"{path}: contexts: missing, or not a list")
+    servers = _servers(document.get("clusters"))
+    names: list[str] = []
+    bad_ports: dict[str, str] = {}
+    for item in contexts:
+        if not (isinstance(item, dict) and item.get("name")):
+            continue
+        name = str(item["name"])
+        names.append(name)
+        context = item.get("context")
+        cluster = context.get("cluster") if isinstance(context, dict) else None
+        if (found := servers.get(str(cluster))) is not None and not _port_in_range(found[1]):
+            bad_ports[name] = f"clusters.{found[0]}.cluster.server"
     current = document.get("current-context")
-    return names, current if isinstance(current, str) else ""
+    return _Kubeconfig(tuple(names), current if isinstance(current, str) else "", bad_ports)
+
+
+def _servers(clusters: object) -> dict[str, tuple[int, str]]:
+    """Cluster name -> (its index in the file, its server URL)."""
+    found: dict[str, tuple[int, str]] = {}
+    for index, item in enumerate(clusters if isinstance(clusters, list) else []):
+        cluster = item.get("cluster") if isinstance(item, dict) else None
+        server = cluster.get("server") if isinstance(cluster, dict) else None
+        if isinstance(item, dict) and item.get("name") and isinstance(server, str):
+            found.setdefault(str(item["name"]), (index, server))
+    return found
+
+
+def _port_in_range(url: str) -> bool:
+    try:
+        url_port(urlsplit(url))
+    except PortError:
+        return False
+    except ValueError:
+        return True  # not a URL urlsplit takes: left to the client, which says so at collection
+    return True
 
 
 def _loader(environ: Mapping[str, str]) -> InClusterConfigLoader:

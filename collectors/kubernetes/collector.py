@@ -78,7 +78,7 @@ class KubernetesCollector:
 
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> "KubernetesCollector":
-        """A collector for the section; ValueError naming the key when the kubeconfig is unusable."""
+        """A collector for the section; SectionError naming the key when the kubeconfig is unusable."""
         settings = KubernetesConfig.model_validate(config)
         # The kubernetes package is imported only by an exporter that reads a cluster (~25 MB).
         from collectors.kubernetes.client import KubernetesClient, ListQuery, resolve_targets  # noqa: PLC0415

@@ -1,13 +1,12 @@
 """The ``collectors.kubernetes`` config section."""
 
-from pathlib import Path
 from typing import Annotated, Final
 
 from pydantic import Field, field_validator
 
 from exporter.collector import CollectorConfig
+from exporter.paths import ConfigPath
 
-CONFIG_KEY: Final = "collectors.kubernetes"
 DEFAULT_SERVICE_LABEL: Final = "app.kubernetes.io/name"
 # The label SkyPilot puts on every pod it creates (sky/provision/constants.py).
 SKYPILOT_CLUSTER_LABEL: Final = "skypilot-cluster-name"
@@ -23,7 +22,7 @@ class KubernetesConfig(CollectorConfig):
     means every pod (so set it, or namespaces, on a shared cluster).
     """
 
-    kubeconfig: Path | None = None
+    kubeconfig: ConfigPath | None = None
     contexts: tuple[_Name, ...] = ()
     namespaces: tuple[_Name, ...] = ()
     selector: str = ""
@@ -32,11 +31,6 @@ class KubernetesConfig(CollectorConfig):
     include_skypilot: bool = False
     # Objects per list request: big enough for few round trips, small enough to bound memory.
     page_size: int = Field(default=500, ge=1, le=10_000)
-
-    @field_validator("kubeconfig")
-    @classmethod
-    def _expand_user(cls, value: Path | None) -> Path | None:
-        return None if value is None else value.expanduser()
 
     @field_validator("contexts", "namespaces")
     @classmethod

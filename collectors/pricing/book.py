@@ -157,9 +157,12 @@ class PriceBook:
         session_factory: Callable[[], requests.Session] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> "PriceBook":
-        """Load catalogs and rates; ConfigError (exporter.config_errors) for an unreadable skypilot_config."""
-        catalog_dir = config.catalog_path
+        """Load catalogs and rates; SectionError (exporter.config_errors) for an unusable skypilot_config."""
+        catalog_dir = config.catalog_dir
+        # With no catalog found and none named, expect the clouds a refresh would fetch: their
+        # rows then read 0, which dashboards and alerts can see, rather than no series at all.
         clouds = config.clouds if config.clouds is not None else discover_clouds(catalog_dir)
+        clouds = clouds or DEFAULT_REFRESH_CLOUDS
         loaded = load_catalogs(catalog_dir, (cloud for cloud in clouds if cloud not in CATALOGLESS_CLOUDS))
         return cls(
             config,
@@ -189,6 +192,15 @@ class PriceBook:
             raise ValueError(f"a fixed price must be a finite number >= 0, got {hourly or monthly}")
         return Price(hourly=value, source="fixed")
 
+    def can_price(self) -> bool:
+        """Whether anything at all can be priced: a catalog, Kubernetes rates or an override."""
+        kubernetes = self._kubernetes.default is not None or bool(self._kubernetes.contexts)
+        return bool(self._snapshot.tables.catalogs) or kubernetes or bool(self._overrides.rules)
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self._config.catalog_dir
+
     def health(self) -> tuple[CatalogHealth, ...]:
         loaded = self._snapshot.loaded
         with self._lock:
@@ -212,7 +224,7 @@ class PriceBook:
                 if result is not None:
                     loaded[cloud] = result
                 elif cloud not in loaded:  # so health() shows the failures of a cloud never loaded
-                    loaded[cloud] = load_catalog(self._config.catalog_path, cloud)
+                    loaded[cloud] = load_catalog(self._config.catalog_dir, cloud)
             self._snapshot = self._make_snapshot(loaded)
 
     def _refresh_clouds(self, loaded: Mapping[str, LoadedCatalog]) -> tuple[str, ...]:
@@ -221,7 +233,7 @@ class PriceBook:
         return tuple(sorted(loaded)) or DEFAULT_REFRESH_CLOUDS
 
     def _refresh_cloud(self, cloud: str) -> LoadedCatalog | None:
-        catalog_dir = self._config.catalog_path
+        catalog_dir = self._config.catalog_dir
         error = ""
         result = None
         try:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from collectors.pricing.book import PRICING_METRICS, PriceBook
 from collectors.pricing.config import PricingConfig
 from exporter.collector import Build, CollectorContext, SectionConfig
+from exporter.errors import CollectorError, ErrorKind
 from exporter.metrics import MetricTable
 
 if TYPE_CHECKING:
@@ -65,4 +66,13 @@ class PricingCollector:
             self._book.refresh()  # keeps the cached catalog and counts the failure on any error
 
     def build(self, raw: None, now: float) -> Build:
+        if not self._book.can_price():
+            # Every list price would be missing: say so where operators look (collector_up and
+            # the status page), not only in a log line at start.
+            raise CollectorError(
+                f"no price catalog in {self._book.catalog_dir} and no Kubernetes rates or overrides: "
+                "every replica is unpriced (run `sky show-gpus` once to fetch the catalogs, set "
+                "pricing.refresh, or pricing.enabled: false if no list price is wanted)",
+                ErrorKind.UNAVAILABLE,
+            )
         return Build(families=self._book.metric_families(now))

@@ -10,14 +10,17 @@ other keys). Everything else in the file is ignored.
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, Self
+from urllib.parse import urlsplit
 
 import pydantic
 import yaml
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from exporter.collector import SectionConfig, StrictModel
-from exporter.config_errors import ConfigError, format_validation_error
+from exporter.config_errors import SectionError, format_validation_error
 from exporter.durations import Duration
+from exporter.paths import ConfigPath
+from exporter.ports import url_port
 from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, ByteSize
 
 # SkyPilot 0.14's sky/skylet/constants.py: HOSTED_CATALOG_DIR_URL (and its S3 mirror, used on
@@ -70,7 +73,11 @@ class PriceOverride(StrictModel):
 class PricingConfig(SectionConfig):
     """The top-level ``pricing:`` section; ``enabled: false`` leaves every replica unpriced."""
 
-    catalog_dir: Path = Path("~/.sky/catalogs/v8")
+    # The refresh URLs may carry credentials: keep them out of validation error messages.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    # Validated like a written value, so the default's ``~`` is expanded too.
+    catalog_dir: ConfigPath = Field(default=Path("~/.sky/catalogs/v8"), validate_default=True)
     clouds: tuple[str, ...] | None = None  # None: every <cloud>/vms.csv found in catalog_dir
     refresh: Literal["off"] | Duration = "off"
     refresh_url: str = DEFAULT_REFRESH_URL
@@ -78,7 +85,7 @@ class PricingConfig(SectionConfig):
     refresh_timeout: Duration = 60.0
     body_size_limit: ByteSize = DEFAULT_BODY_SIZE_LIMIT  # per catalog download, as on collector sections
     kubernetes: KubernetesPricing | None = None
-    skypilot_config: Path | None = None  # a SkyPilot config.yaml to read kubernetes.pricing from
+    skypilot_config: ConfigPath | None = None  # a SkyPilot config.yaml to read kubernetes.pricing from
     overrides: tuple[PriceOverride, ...] = ()
 
     @field_validator("clouds")
@@ -86,9 +93,16 @@ class PricingConfig(SectionConfig):
     def _lower_case(cls, clouds: tuple[str, ...] | None) -> tuple[str, ...] | None:
         return None if clouds is None else tuple(cloud.strip().lower() for cloud in clouds)
 
-    @property
-    def catalog_path(self) -> Path:
-        return self.catalog_dir.expanduser()
+    @field_validator("refresh_url", "refresh_fallback_url")
+    @classmethod
+    def _is_http(cls, url: str | None) -> str | None:
+        if url is not None:
+            parts = urlsplit(url.strip())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                # Name only the scheme: the URL itself may carry credentials.
+                raise ValueError(f"must be an http:// or https:// URL with a host (scheme {parts.scheme!r})")
+            url_port(parts)
+        return url
 
     @property
     def refresh_interval(self) -> float | None:
@@ -105,15 +119,16 @@ class PricingConfig(SectionConfig):
         return 3 * self.run_interval
 
 
-_SKYPILOT_CONFIG_KEY = "pricing.skypilot_config"
+_SKYPILOT_CONFIG = "skypilot_config"  # the key naming the file, inside the section
 
 
 def read_skypilot_pricing(path: Path) -> KubernetesPricing | None:
-    """The file's Kubernetes pricing; None when it sets none. Raises ConfigError naming the problem."""
+    """The file's Kubernetes pricing; None when it sets none. SectionError at ``skypilot_config``,
+    one ``<file>: <path in it>: <reason>`` problem per mistake, when the file cannot be used."""
     document = _read_document(path)
     kubernetes = document.get("kubernetes") or {}
     if not isinstance(kubernetes, Mapping):
-        raise ConfigError([f"{_SKYPILOT_CONFIG_KEY}: {path}: kubernetes: expected a mapping"])
+        raise _file_error(path, "kubernetes: expected a mapping")
     contexts = {
         name: section["pricing"]
         for name, section in _mapping(kubernetes.get("context_configs"), path).items()
@@ -123,16 +138,18 @@ def read_skypilot_pricing(path: Path) -> KubernetesPricing | None:
     if top is None and not contexts:
         return None
     problems: list[str] = []
-    rates = _rates(top or {}, f"{_SKYPILOT_CONFIG_KEY}: {path}: kubernetes.pricing", problems)
+    rates = _rates(top or {}, "kubernetes.pricing", problems)
     context_configs = {
-        name: _rates(
-            value, f"{_SKYPILOT_CONFIG_KEY}: {path}: kubernetes.context_configs.{name}.pricing", problems
-        )
+        name: _rates(value, f"kubernetes.context_configs.{name}.pricing", problems)
         for name, value in contexts.items()
     }
     if problems:
-        raise ConfigError(problems)
+        raise SectionError.of([(_SKYPILOT_CONFIG, f"{path}: {problem}") for problem in problems])
     return KubernetesPricing(**rates.model_dump(), context_configs=context_configs)
+
+
+def _file_error(path: Path, problem: str) -> SectionError:
+    return SectionError(_SKYPILOT_CONFIG, f"{path}: {problem}")
 
 
 def _rates(value: Any, prefix: str, problems: list[str]) -> PricingRates:
@@ -145,15 +162,20 @@ def _rates(value: Any, prefix: str, problems: list[str]) -> PricingRates:
 
 def _read_document(path: Path) -> Mapping[str, Any]:
     try:
-        document = yaml.safe_load(path.expanduser().read_text(encoding="utf-8"))
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError([f"{_SKYPILOT_CONFIG_KEY}: cannot read {path}: {exc.strerror or exc}"]) from None
+        raise _file_error(path, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise _file_error(path, "cannot read: not UTF-8 text") from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{_SKYPILOT_CONFIG_KEY}: {path} is not valid YAML: {exc}"]) from None
+        # Only where: the parser's own words may quote the file, which may hold credentials.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise _file_error(path, f"not valid YAML{where}") from None
     if document is None:
         return {}
     if not isinstance(document, Mapping):
-        raise ConfigError([f"{_SKYPILOT_CONFIG_KEY}: {path}: expected a mapping at the top level"])
+        raise _file_error(path, "the top level must be a mapping")
     return document
 
 
@@ -161,5 +183,5 @@ def _mapping(value: Any, path: Path) -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ConfigError([f"{_SKYPILOT_CONFIG_KEY}: {path}: kubernetes.context_configs: expected a mapping"])
+        raise _file_error(path, "kubernetes.context_configs: expected a mapping")
     return value

@@ -78,7 +78,7 @@ class ProbesCollector:
 
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> "ProbesCollector":
-        """A collector for the section; ValueError naming the key when a module cannot be built."""
+        """A collector for the section; SectionError naming the key when a module cannot be built."""
         settings = ProbesConfig.model_validate(config)
         modules = compile_modules(settings, context.environ)
         book = TargetBook(settings.discover, settings.targets, modules, context.discovered)

@@ -1,14 +1,17 @@
 """The ``collectors.probes`` config section: modules like blackbox_exporter's, discovery, static targets."""
 
 import re
-from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from collectors.probes.targets import split_host_port
+from collectors.probes.targets import DEFAULT_PORTS, split_host_port
 from exporter.collector import CollectorConfig, StrictModel
+from exporter.config_errors import key_error
 from exporter.durations import Duration
+from exporter.paths import ConfigPath
+from exporter.ports import PortError, url_port
 from exporter.upstream import ByteSize
 
 DEFAULT_MODULE_NAME = "http_2xx"
@@ -33,16 +36,16 @@ _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token: method 
 class TLSConfig(StrictModel):
     """blackbox's ``tls_config``: trust a private CA, present a client certificate, or skip checks."""
 
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
+    ca_file: ConfigPath | None = None
+    cert_file: ConfigPath | None = None
+    key_file: ConfigPath | None = None
     server_name: str | None = None
     insecure_skip_verify: bool = False
 
     @model_validator(mode="after")
     def _key_needs_cert(self) -> "TLSConfig":
         if self.key_file is not None and self.cert_file is None:
-            raise ValueError("key_file needs cert_file")
+            raise key_error("key_file", "needs cert_file")
         return self
 
 
@@ -73,7 +76,7 @@ class ModuleConfig(StrictModel):
     @classmethod
     def _path_is_absolute(cls, value: str) -> str:
         if not value.startswith("/") or any(c in value for c in "\r\n #"):
-            raise ValueError("path must start with '/' and hold no spaces, '#' or line breaks")
+            raise ValueError("must start with '/' and hold no spaces, '#' or line breaks")
         return value
 
     @field_validator("method")
@@ -91,7 +94,7 @@ class ModuleConfig(StrictModel):
                 raise ValueError(f"not an HTTP header name: {name!r}")
             if "\r" in text or "\n" in text:
                 # Name only the header: the value may be a secret.
-                raise ValueError(f"header {name} must not contain line breaks")
+                raise key_error(name, "must not contain line breaks")
         return value
 
     @field_validator("valid_status_codes")
@@ -117,7 +120,8 @@ class ModuleConfig(StrictModel):
         foreign = HTTP_ONLY_KEYS if self.prober == "tcp" else TCP_ONLY_KEYS
         misplaced = sorted(self.model_fields_set & foreign)
         if misplaced:
-            raise ValueError(f"{', '.join(misplaced)}: not a setting of the {self.prober} prober")
+            also = f" (nor is {', '.join(misplaced[1:])})" if len(misplaced) > 1 else ""
+            raise key_error(misplaced[0], f"not a setting of the {self.prober} prober{also}")
         return self
 
 
@@ -151,6 +155,9 @@ class ProbesConfig(CollectorConfig):
     that sets none of its own.
     """
 
+    # Static targets' URLs may carry credentials: keep the section out of validation error messages.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     interval: Duration = 15.0
     discover: DiscoverConfig = Field(default_factory=DiscoverConfig)
     modules: dict[str, ModuleConfig] = Field(default_factory=dict)
@@ -160,34 +167,50 @@ class ProbesConfig(CollectorConfig):
     def all_modules(self) -> dict[str, ModuleConfig]:
         return {DEFAULT_MODULE_NAME: DEFAULT_MODULE, **self.modules}
 
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_is_per_module(cls, value: float) -> float:
+        # The section-wide upstream timeout would silently do nothing here.
+        raise ValueError("set it per module (modules.<name>.timeout)")
+
     @model_validator(mode="after")
     def _references_resolve(self) -> "ProbesConfig":
-        if "timeout" in self.model_fields_set:
-            # The section-wide upstream timeout would silently do nothing here.
-            raise ValueError("timeout: set it per module (modules.<name>.timeout)")
         modules = self.all_modules()
         if self.discover.module not in modules:
-            raise ValueError(f"discover.module: unknown module {self.discover.module!r}")
-        names: set[str] = set()
+            raise key_error("discover.module", f"unknown module {self.discover.module!r}")
+        names: dict[str, int] = {}
         for index, target in enumerate(self.targets):
-            where = f"targets.{index}"
             if target.name in names:
-                raise ValueError(f"{where}.name: {target.name!r} is used twice")
-            names.add(target.name)
+                raise key_error(
+                    f"targets.{index}.name",
+                    f"{target.name!r} is the name of targets.{names[target.name]} too",
+                )
+            names[target.name] = index
             module = modules.get(target.module)
             if module is None:
-                raise ValueError(f"{where}.module: unknown module {target.module!r}")
-            check_target_url(target.url, module.prober, where)
+                raise key_error(f"targets.{index}.module", f"unknown module {target.module!r}")
+            try:
+                check_target_url(target.url, module.prober)
+            except ValueError as exc:
+                raise key_error(f"targets.{index}.url", str(exc)) from None
         return self
 
 
-def check_target_url(url: str, prober: str, where: str) -> None:
-    """ValueError naming ``where`` (never the URL, which may hold credentials) if ``prober`` cannot use it."""
+def check_target_url(url: str, prober: str) -> None:
+    """ValueError saying why (never quoting the URL, which may hold credentials) if ``prober``
+    cannot use it."""
     if prober == "http":
-        if not re.match(r"^https?://[^/?#]+", url, re.IGNORECASE):
-            raise ValueError(f"{where}.url: an http module needs an http:// or https:// URL with a host")
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
+            raise ValueError("an http module needs an http:// or https:// URL with a host")
+        url_port(parts)
         return
     try:
         split_host_port(url)
+    except PortError:
+        raise  # already says what is wrong with it
     except ValueError:
-        raise ValueError(f"{where}.url: a tcp module needs host:port or a URL with a host") from None
+        raise ValueError("a tcp module needs host:port or a URL with a host") from None

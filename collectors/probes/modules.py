@@ -14,6 +14,7 @@ from collectors.probes.config import ModuleConfig, ProbesConfig
 from collectors.probes.network import Dialer, tls_context
 from collectors.probes.probers import HttpSettings, TcpSettings
 from collectors.probes.targets import ProbeResult
+from exporter.config_errors import SectionError
 from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT
 
 
@@ -34,7 +35,7 @@ class Module:
 
 
 def compile_modules(config: ProbesConfig, environ: Mapping[str, str]) -> dict[str, Module]:
-    """Every module by name; ValueError naming the key when one cannot be built."""
+    """Every module by name; SectionError naming the key when one cannot be built."""
     return {
         name: compile_module(name, module, environ, config.body_size_limit)
         for name, module in config.all_modules().items()
@@ -73,21 +74,35 @@ def compile_module(
 
 
 def _tls_context(name: str, config: ModuleConfig) -> ssl.SSLContext:
+    key = f"modules.{name}.tls_config"
+    tls = config.tls_config
+    # The ssl module's errors do not say which file they are about: try each first.
+    unreadable = []
+    for field, path in (("ca_file", tls.ca_file), ("cert_file", tls.cert_file), ("key_file", tls.key_file)):
+        if path is None:
+            continue
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            unreadable.append((f"{key}.{field}", f"{path}: cannot read: {exc.strerror or exc}"))
+    if unreadable:
+        raise SectionError.of(unreadable)
     try:
-        return tls_context(config.tls_config)
+        return tls_context(tls)
     except (OSError, ssl.SSLError) as exc:
         reason = exc.strerror or str(exc)
-        raise ValueError(f"modules.{name}.tls_config: cannot load certificates: {reason}") from None
+        raise SectionError(key, f"cannot load certificates: {reason}") from None
 
 
 def _env_headers(name: str, config: ModuleConfig, environ: Mapping[str, str]) -> list[tuple[str, str]]:
     headers = []
     for header, variable in config.headers_from_env.items():
         value = environ.get(variable)
+        key = f"modules.{name}.headers_from_env.{header}"
         if value is None:
-            raise ValueError(f"modules.{name}.headers_from_env.{header}: ${variable} is not set")
+            raise SectionError(key, f"${variable} is not set")
         if "\r" in value or "\n" in value:
-            raise ValueError(f"modules.{name}.headers_from_env.{header}: ${variable} has a line break")
+            raise SectionError(key, f"${variable} has a line break")
         headers.append((header, value))
     return headers
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
+from exporter.ports import url_port
+
 # blackbox_exporter's probe_http_duration_seconds phases, in its order.
 PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -67,18 +69,24 @@ class Trace:
 
 
 def split_host_port(target: str) -> tuple[str, int]:
-    """Host and port of ``host:port``, ``[v6]:port`` or a URL (default port from its scheme)."""
+    """Host and port of ``host:port``, ``[v6]:port`` or a URL (default port from its scheme).
+
+    ValueError when it is none of those; PortError, a ValueError, when its port is out of range.
+    """
     text = target.strip()
     if "://" in text:
         parts = urlsplit(text)
-        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+        port = url_port(parts) or DEFAULT_PORTS.get(parts.scheme.lower())
         if not parts.hostname or port is None:
             raise ValueError("a URL target needs a host, and a port unless http or https")
         return parts.hostname, port
     parts = urlsplit(f"//{text}")
-    if not parts.hostname or parts.port is None or parts.path or parts.username is not None:
+    if not parts.hostname or parts.path or parts.username is not None:
         raise ValueError("expected host:port")
-    return parts.hostname, parts.port
+    port = url_port(parts)
+    if port is None:
+        raise ValueError("expected host:port")
+    return parts.hostname, port
 
 
 def url_key(url: str) -> UrlKey | None:

@@ -13,21 +13,26 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from pydantic import ConfigDict, field_validator
 
 from exporter.collector import CollectorConfig
+from exporter.config_errors import SectionError
 from exporter.errors import CollectorError
+from exporter.paths import ConfigPath
+from exporter.ports import url_port
 
 ENDPOINT_ENV = "SKYPILOT_API_SERVER_ENDPOINT"
 TOKEN_ENV = "SKYPILOT_SERVICE_ACCOUNT_TOKEN"
-CONFIG_KEY = "collectors.skyserve"
 
 
 def check_endpoint(url: str) -> str:
-    """The endpoint without trailing slashes; ValueError when it is not an http(s) URL with a host."""
+    """The endpoint without trailing slashes; ValueError when it is not an http(s) URL with a host.
+
+    Reasons name neither the key (the caller's path says it) nor the URL, which may carry credentials.
+    """
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        # Name only the scheme: the URL itself may carry credentials.
-        raise ValueError(f"endpoint must be an http:// or https:// URL with a host (scheme {parts.scheme!r})")
+        raise ValueError(f"must be an http:// or https:// URL with a host (scheme {parts.scheme!r})")
+    url_port(parts)
     if parts.query or parts.fragment:
-        raise ValueError("endpoint must not have a query string or fragment")
+        raise ValueError("must not have a query string or fragment")
     return url.strip().rstrip("/")
 
 
@@ -43,17 +48,12 @@ class SkyServeConfig(CollectorConfig):
     model_config = ConfigDict(hide_input_in_errors=True)
 
     endpoint: str | None = None
-    token_file: Path | None = None
+    token_file: ConfigPath | None = None
 
     @field_validator("endpoint")
     @classmethod
     def _endpoint_is_http(cls, value: str | None) -> str | None:
         return None if value is None else check_endpoint(value)
-
-    @field_validator("token_file")
-    @classmethod
-    def _expand_user(cls, value: Path | None) -> Path | None:
-        return None if value is None else value.expanduser()
 
 
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
@@ -81,8 +81,8 @@ class TokenSource:
             return self.value or None
         try:
             token = self.path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CollectorError(f"cannot read token file {self.path}: {exc.strerror or exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CollectorError(f"cannot read token file {self.path}: {_why(exc)}") from None
         return token or None
 
     def __repr__(self) -> str:
@@ -104,17 +104,17 @@ class Connection:
 
 
 def resolve_connection(config: SkyServeConfig, environ: Mapping[str, str]) -> Connection:
-    """The connection the config and environment describe; ValueError naming the config key if unusable."""
+    """The connection the config and environment describe; SectionError naming the key if unusable."""
     endpoint = config.endpoint or environ.get(ENDPOINT_ENV, "").strip()
     if not endpoint:
-        raise ValueError(
-            f"{CONFIG_KEY}.endpoint: no SkyPilot API server endpoint; set it in the config "
-            f"or in ${ENDPOINT_ENV}"
+        raise SectionError(
+            "endpoint", f"no SkyPilot API server endpoint; set it in the config or in ${ENDPOINT_ENV}"
         )
     try:
         endpoint = check_endpoint(endpoint)
     except ValueError as exc:
-        raise ValueError(f"{CONFIG_KEY}.endpoint (from ${ENDPOINT_ENV}): {exc}") from None
+        # Only an endpoint from the environment gets here: one from the file was checked already.
+        raise SectionError("endpoint", f"{exc} (from ${ENDPOINT_ENV})") from None
     base_url, basic_auth = split_credentials(endpoint)
     return Connection(base_url=base_url, basic_auth=basic_auth, token=_token_source(config, environ))
 
@@ -122,9 +122,15 @@ def resolve_connection(config: SkyServeConfig, environ: Mapping[str, str]) -> Co
 def _token_source(config: SkyServeConfig, environ: Mapping[str, str]) -> TokenSource:
     if config.token_file is None:
         return TokenSource(value=environ.get(TOKEN_ENV, "").strip() or None)
-    source = TokenSource(path=config.token_file)
+    # Read once now, so a wrong path stops the start instead of failing every poll.
     try:
-        source.read()
-    except CollectorError as exc:
-        raise ValueError(f"{CONFIG_KEY}.token_file: {exc}") from None
-    return source
+        config.token_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SectionError("token_file", f"{config.token_file}: cannot read: {_why(exc)}") from None
+    return TokenSource(path=config.token_file)
+
+
+def _why(exc: OSError | UnicodeDecodeError) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return "not UTF-8 text"

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from simulator.demo import demo_catalog_dir
+
 T = TypeVar("T")
 
 EXPORTER = Path(sys.executable).with_name("skyserve-exporter")
@@ -127,5 +129,8 @@ def write_config(tmp_path: Path, endpoint: str, **skyserve: str) -> Path:
     keys = {"endpoint": endpoint, "interval": "1s", "timeout": "1s", "stale_after": "60s", **skyserve}
     body = "".join(f"    {key}: {value}\n" for key, value in keys.items())
     path = tmp_path / "config.yml"
-    path.write_text("collectors:\n  skyserve:\n" + body)
+    # The price list the simulated fleet's instance types come from: without a catalog the
+    # pricing collector is down, as it would be on a machine where SkyPilot never fetched one.
+    pricing = f"pricing:\n  catalog_dir: {demo_catalog_dir()}\n"
+    path.write_text("collectors:\n  skyserve:\n" + body + pricing)
     return path

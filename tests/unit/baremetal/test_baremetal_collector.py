@@ -20,6 +20,7 @@ from collectors.baremetal.nodes import DUPLICATE_NODE
 from collectors.pricing import REPLICA_COST_SPECS
 from collectors.skyserve.metrics import SKYSERVE_METRICS
 from exporter.collector import Build, Collector, Endpoint, ServiceSummary
+from exporter.config_errors import SectionError
 from exporter.runner import run_once
 from tests.unit.baremetal.helpers import (
     HOST,
@@ -299,7 +300,10 @@ def test_a_broken_edit_keeps_the_last_good_inventory_and_is_counted(
     assert first.skipped == second.skipped == {INVENTORY_INVALID: 1}  # on every run until fixed
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1  # logged once per broken version, not per run
-    assert "nodes[1] (failing).hourly_cost" in warnings[0].__dict__["error"]
+    assert (
+        warnings[0].__dict__["error"]
+        == "nodes.1.hourly_cost: Input should be greater than or equal to 0 (node failing)"
+    )
     write_inventory(fleet.inventory, fleet.nodes[:1])
     fixed, found = _collect(collector)
     assert fixed.skipped == {}
@@ -354,22 +358,44 @@ def test_an_inventory_node_wins_over_an_ssh_pool_host_of_the_same_name(fleet: Fl
     assert build.skipped == {DUPLICATE_NODE: 1}
 
 
-def test_a_broken_inventory_at_start_is_a_config_error(tmp_path: Path) -> None:
-    path = write_inventory(tmp_path / "inventory.yml", [node("a"), node("gpu-box-3", monthly_cost=-838)])
-    with pytest.raises(ValueError, match=r"inventory nodes\[1\] \(gpu-box-3\)\.monthly_cost: .*greater than"):
+def test_a_broken_inventory_at_start_is_a_config_error_naming_the_file_and_every_mistake(
+    tmp_path: Path,
+) -> None:
+    nodes = [node("a", replicas=[{"service_name": "s", "port": 99999}]), node("gpu-box-3", monthly_cost=-838)]
+    path = write_inventory(tmp_path / "inventory.yml", nodes)
+    with pytest.raises(SectionError) as raised:
         _collector(path)
+    assert raised.value.problems == (
+        ("inventory", f"{path}: nodes.0.replicas.0.port: port must be 1-65535, got 99999 (node a)"),
+        (
+            "inventory",
+            f"{path}: nodes.1.monthly_cost: Input should be greater than or equal to 0 (node gpu-box-3)",
+        ),
+    )
 
 
-def test_a_missing_inventory_at_start_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="inventory: cannot read: No such file"):
+def test_missing_node_files_at_start_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(SectionError) as raised:
         _collector(tmp_path / "nope.yml")
+    assert raised.value.problems == (
+        ("inventory", f"{tmp_path / 'nope.yml'}: cannot read: No such file or directory"),
+    )
+    section = {"ssh_node_pools": str(tmp_path / "pools.yaml"), "timeout": TIMEOUT}
+    with pytest.raises(SectionError) as raised:
+        BareMetalCollector.from_config(section, context())
+    assert raised.value.problems == (
+        ("ssh_node_pools", f"{tmp_path / 'pools.yaml'}: cannot read: No such file or directory"),
+    )
 
 
 @pytest.mark.parametrize(
     ("section", "expected"),
     [
         ({}, "give inventory, ssh_node_pools or both"),
-        ({"inventory": "x", "timeout": "30s", "interval": "30s"}, "must be shorter than interval"),
+        (
+            {"inventory": "x", "timeout": "30s", "interval": "30s"},
+            "timeout: 30s must be shorter than interval",
+        ),
         ({"inventory": "x", "concurrency": 0}, "greater than or equal to 1"),
         ({"inventory": "x", "parallel": 3}, "Extra inputs are not permitted"),
     ],

@@ -41,8 +41,7 @@ nodes:
 """
 
 
-_N = "nodes[0] (gpu-box-3)"
-_R0 = f"{_N}.replicas[0]"
+_NAME = " (node gpu-box-3)"
 
 
 def _parse(*nodes: dict[str, Any]) -> Any:
@@ -125,88 +124,114 @@ def test_an_empty_node_list_is_allowed() -> None:
 @pytest.mark.parametrize(
     ("entry", "expected"),
     [
-        (
-            {"monthly_cost": -1},
-            f"{_N}.monthly_cost: Input should be greater than or equal",
-        ),
-        ({"monthly_cost": "838"}, f"{_N}.monthly_cost: Input should be a valid number"),
-        ({"hourly_cost": float("inf")}, f"{_N}.hourly_cost: Input should be a finite number"),
+        ({"monthly_cost": -1}, "nodes.0.monthly_cost: Input should be greater than or equal to 0"),
+        ({"monthly_cost": "838"}, "nodes.0.monthly_cost: Input should be a valid number"),
+        ({"hourly_cost": float("inf")}, "nodes.0.hourly_cost: Input should be a finite number"),
         (
             {"monthly_cost": 1, "hourly_cost": 1},
-            f"{_N}: monthly_cost and hourly_cost: give one",
+            "nodes.0.hourly_cost: give monthly_cost or hourly_cost, not both",
         ),
-        ({"zone": "a", "datacenter": "b"}, f"{_N}: zone and datacenter: give one"),
-        ({"gpus": 1}, f"{_N}.gpus: unknown key"),
-        ({"region": ""}, f"{_N}.region: String should have at least 1 character"),
-        ({"address": "10.0.0.5:22"}, f"{_N}.address: must be a host name or an IP address"),
-        ({"address": "http://x"}, f"{_N}.address: must be a host name or an IP address"),
+        ({"zone": "a", "datacenter": "b"}, "nodes.0.datacenter: give zone or datacenter, not both"),
+        ({"gpus": 1}, "nodes.0.gpus: unknown key"),
+        ({"region": ""}, "nodes.0.region: String should have at least 1 character"),
+        (
+            {"address": "10.0.0.5:22"},
+            "nodes.0.address: must be a host name or an IP address, without scheme, port or path",
+        ),
+        (
+            {"address": "http://x"},
+            "nodes.0.address: must be a host name or an IP address, without scheme, port or path",
+        ),
         (
             {"accelerators": {"A100": 8, "H100": 8}},
-            f"{_N}.accelerators: give one accelerator",
+            "nodes.0.accelerators: give one accelerator type with its count, got 2: A100, H100",
         ),
         (
             {"accelerators": {"A100": 0}},
-            f"{_N}.accelerators.A100: Input should be greater",
+            "nodes.0.accelerators.A100: Input should be greater than or equal to 1",
         ),
-        ({"health_url": "ftp://x/"}, f"{_N}.health_url: must be an http:// or https:// URL"),
-        ({"health_url": "http://x:99999/"}, f"{_N}.health_url: has an invalid port"),
-        ({"replicas": [{"service_name": "s"}]}, f"{_N}.replicas[0].port: Field required"),
-        ({"replicas": [{"service_name": "s", "port": "80"}]}, f"{_R0}.port: Input should be a valid integer"),
+        ({"health_url": "ftp://x/"}, "nodes.0.health_url: must be an http:// or https:// URL with a host"),
+        ({"health_url": "http://x:99999/"}, "nodes.0.health_url: port must be 1-65535"),
+        ({"health_url": "http://x:0/"}, "nodes.0.health_url: port must be 1-65535, got 0"),
+        ({"replicas": [{"service_name": "s"}]}, "nodes.0.replicas.0.port: Field required"),
+        (
+            {"replicas": [{"service_name": "s", "port": "80"}]},
+            "nodes.0.replicas.0.port: Input should be a valid integer",
+        ),
         (
             {"replicas": [{"service_name": "s", "port": 0}]},
-            f"{_R0}.port: Input should be greater than",
+            "nodes.0.replicas.0.port: port must be 1-65535, got 0",
         ),
-        ({"replicas": [{"service_name": "s", "port": 1, "health_path": "x"}]}, f"{_R0}.health_path: must be"),
+        (
+            {"replicas": [{"service_name": "s", "port": 65536}]},
+            "nodes.0.replicas.0.port: port must be 1-65535, got 65536",
+        ),
+        (
+            {"replicas": [{"service_name": "s", "port": 1, "health_path": "x"}]},
+            "nodes.0.replicas.0.health_path: must be a URL path starting with '/', without spaces",
+        ),
         (
             {"replicas": [{"service_name": "s", "port": 1}, {"service_name": "t", "port": 1}]},
-            f"{_N}.replicas: replicas[1] uses port 1, as replicas[0] does",
+            "nodes.0.replicas.1.port: 1 is the port of replicas.0 too",
         ),
     ],
 )
-def test_each_mistake_names_the_node_and_the_key(entry: dict[str, Any], expected: str) -> None:
-    problems = _problems(node("gpu-box-3", **entry))
-    assert any(problem.startswith(f"inventory {expected}") for problem in problems), problems
+def test_each_mistake_names_the_key_path_and_the_node(entry: dict[str, Any], expected: str) -> None:
+    assert _problems(node("gpu-box-3", **entry)) == [expected + _NAME]
+
+
+def test_the_ends_of_the_port_range_are_kept() -> None:
+    replicas = [{"service_name": "s", "port": 1}, {"service_name": "t", "port": 65535}]
+    (box,) = _parse(node("b", replicas=replicas, health_url="http://10.0.0.5:65535/health")).nodes
+    assert [r.port for r in box.replicas] == [1, 65535]
+    assert box.health == (Target("10.0.0.5", 65535, "/health"),)
 
 
 def test_a_missing_key_names_the_node_by_index_when_it_has_no_name() -> None:
     problems = _problems(node("ok"), {"address": "10.0.0.1", "provider": "ovh", "region": "gra"})
-    assert problems == ["inventory nodes[1].name: Field required"]
+    assert problems == ["nodes.1.name: Field required"]
 
 
 def test_every_problem_is_reported_at_once() -> None:
     problems = _problems(node("a", monthly_cost=-1), node("b", provider=""), node("c", zone=3))
     assert [p.split(":")[0] for p in problems] == [
-        "inventory nodes[0] (a).monthly_cost",
-        "inventory nodes[1] (b).provider",
-        "inventory nodes[2] (c).zone",
+        "nodes.0.monthly_cost",
+        "nodes.1.provider",
+        "nodes.2.zone",
     ]
+    assert [p.rpartition(" (node ")[2] for p in problems] == ["a)", "b)", "c)"]
 
 
 def test_node_names_are_unique() -> None:
     problems = _problems(node("a"), node("b"), node("a"))
-    assert problems == ["inventory nodes[2] (a).name: already used by nodes[0]"]
+    assert problems == ["nodes.2.name: 'a' is the name of nodes.0 too"]
 
 
 def test_credentials_in_a_health_url_are_refused_and_not_echoed() -> None:
     problems = _problems(node("a", health_url="http://admin:hunter2@10.0.0.5/health"))
-    assert problems == ["inventory nodes[0] (a).health_url: must not carry credentials"]
+    assert problems == ["nodes.0.health_url: must not carry credentials (node a)"]
+    problems = _problems(node("a", health_url="http://admin:hunter2@10.0.0.5:99999/health"))
+    assert problems == ["nodes.0.health_url: must not carry credentials (node a)"]
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("nodes: [", "inventory: not valid YAML: "),
-        ("nodes: []\nnodes: []\n", "inventory: not valid YAML: duplicate key 'nodes' at line 2"),
-        ("- name: a\n", "inventory: the top level must be a mapping with a 'nodes' list"),
-        ("", "inventory: the top level must be a mapping"),
-        ("node: []\n", "inventory nodes: Field required"),
-        ("nodes:\n  - name: a\n    name: b\n", "duplicate key 'name' at line 3"),
+        (
+            "nodes: [",
+            "not valid YAML: expected the node content, but found '<stream end>' at line 1, column 9",
+        ),
+        ("nodes: []\nnodes: []\n", "not valid YAML: duplicate key 'nodes' at line 2, column 1"),
+        ("- name: a\n", "the top level must be a mapping with a 'nodes' list"),
+        ("", "the top level must be a mapping with a 'nodes' list"),
+        ("node: []\n", "nodes: Field required"),
+        ("nodes:\n  - name: a\n    name: b\n", "not valid YAML: duplicate key 'name' at line 3, column 5"),
     ],
 )
 def test_file_level_mistakes(text: str, expected: str) -> None:
     with pytest.raises(InventoryError) as caught:
         parse_inventory(text)
-    assert expected in str(caught.value)
+    assert caught.value.problems[0] == expected
 
 
 # The shapes of SkyPilot's docs ("Deploy SkyPilot on existing machines") and of
@@ -259,23 +284,30 @@ def test_an_empty_file_has_no_pools() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("- 10.0.0.5\n", "ssh_node_pools: the top level must map pool names to pools"),
-        ("pool: {user: ubuntu, password: p-SECRET}\n", "ssh_node_pools pool.hosts: must be a non-empty list"),
-        ("pool: {hosts: []}\n", "ssh_node_pools pool.hosts: must be a non-empty list"),
-        ("pool: [10.0.0.5]\n", "ssh_node_pools pool.hosts: must be a non-empty list"),
-        ("pool: {hosts: [42]}\n", "ssh_node_pools pool.hosts[0]: must be a host name, an IP address"),
+        ("- 10.0.0.5\n", "the top level must map pool names to pools"),
+        ("pool: {user: ubuntu, password: p-SECRET}\n", "pool.hosts: must be a non-empty list of hosts"),
+        ("pool: {hosts: []}\n", "pool.hosts: must be a non-empty list of hosts"),
+        ("pool: [10.0.0.5]\n", "pool.hosts: must be a non-empty list of hosts"),
+        ("pool: {hosts: [42]}\n", "pool.hosts.0: must be a host name, an IP address or a mapping with ip"),
         (
-            "pool: {hosts: [{ip: 7, password: p-SECRET}]}\n",
-            "ssh_node_pools pool.hosts[0]: must be a host name",
+            "pool: {hosts: [a, {ip: 7, password: p-SECRET}]}\n",
+            "pool.hosts.1: must be a host name, an IP address or a mapping with ip",
         ),
-        ("pool: {hosts: [a]}\npool: {hosts: [b]}\n", "ssh_node_pools: not valid YAML: duplicate key 'pool'"),
-        ("pool: {hosts: [a\n", "ssh_node_pools: not valid YAML"),
+        ("'': {hosts: [a]}\n", "pool names must be non-empty strings, got ''"),
+        (
+            "pool: {hosts: [a]}\npool: {hosts: [b]}\n",
+            "not valid YAML: duplicate key 'pool' at line 2, column 1",
+        ),
+        (
+            "pool: {hosts: [a\n",
+            "not valid YAML: expected ',' or ']', but got '<stream end>' at line 2, column 1",
+        ),
     ],
 )
 def test_mistakes_name_the_pool_and_host_but_never_echo_secrets(text: str, expected: str) -> None:
     with pytest.raises(SshNodePoolsError) as caught:
         parse_ssh_node_pools(text)
-    assert expected in str(caught.value)
+    assert caught.value.problems == [expected]
     assert "SECRET" not in str(caught.value)
 
 

@@ -85,6 +85,10 @@ def test_empty_section_uses_defaults_and_enabled_false_disables(tmp_path: Path) 
         ("pricing: {refresh: sometimes}\n", "pricing.refresh"),
         ("pricing: {overrides: [{cloud: aws}]}\n", "pricing.overrides.0"),
         ("collectors: [1, 2]\n", "collectors: Input should be a valid dictionary"),
+        (
+            "collectors:\n  fake: {interval: 10s, timeout: 30s}\n",
+            "collectors.fake.timeout: 30s must not exceed interval (10s)",
+        ),
     ],
 )
 def test_each_mistake_names_the_key_and_the_reason(tmp_path: Path, text: str, expected: str) -> None:

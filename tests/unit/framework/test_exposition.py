@@ -8,12 +8,13 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from exporter import gzip_members
+from exporter.errors import ErrorKind
 from exporter.exposition import ScrapeCache, scrape_body
 from exporter.gzip_members import GzipMembers
 from exporter.negotiation import accepts_gzip, negotiate
 from exporter.runner import run_once
 from exporter.series import EncodedFamily, Format, SeriesStore, encode_families
-from exporter.snapshot import SnapshotStore
+from exporter.snapshot import Snapshot, SnapshotStore
 from tests.unit.framework.fakes import FakeClock, FakeCollector
 
 LOG = logging.getLogger("test")
@@ -210,3 +211,12 @@ def test_scrape_cache_reuses_a_body_until_a_run_is_stored_or_data_turns_stale(cl
     )
     stale = cache.body(clock.now + 31, Format.OPENMETRICS, gzipped=True)
     assert b"skyserve_fake_replicas{" not in gzip.decompress(b"".join(stale))
+
+
+def test_a_collector_that_has_run_but_never_succeeded_is_stale() -> None:
+    store = SnapshotStore({"fake": (30, 90)})
+    before = b"".join(scrape_body(store.view(1_000.0), Format.TEXT, gzipped=False)).decode()
+    assert 'skyserve_exporter_collector_data_stale{collector="fake"} 0.0' in before, "not run yet"
+    store.put(Snapshot("fake", ok=False, started_at=1_000.0, duration=0.1, error_kind=ErrorKind.AUTH))
+    after = b"".join(scrape_body(store.view(1_001.0), Format.TEXT, gzipped=False)).decode()
+    assert 'skyserve_exporter_collector_data_stale{collector="fake"} 1.0' in after

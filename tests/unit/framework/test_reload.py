@@ -276,6 +276,21 @@ class Unbuildable(Scripted):
         raise SectionError("token_file", "cannot read /run/secrets/token: No such file or directory")
 
 
+class ManyProblems(Scripted):
+    """A node file with two mistakes: both reported, each on its own line."""
+
+    name: ClassVar[str] = "many"
+
+    @classmethod
+    def from_config(cls, config: CollectorConfig, context: CollectorContext) -> "Scripted":
+        raise SectionError.of(
+            [
+                ("inventory", "/etc/x/nodes.yml: nodes.0.port: port must be 1-65535, got 0"),
+                ("inventory", "/etc/x/nodes.yml: nodes.3.name: Field required"),
+            ]
+        )
+
+
 class Vague(Scripted):
     name: ClassVar[str] = "vague"
 
@@ -285,7 +300,7 @@ class Vague(Scripted):
 
 
 def test_build_problems_read_key_path_colon_reason_once() -> None:
-    factories = {"unbuildable": Unbuildable, "vague": Vague}
+    factories = {"unbuildable": Unbuildable, "many": ManyProblems, "vague": Vague}
 
     def load() -> LoadedConfig:
         return LoadedConfig([EnabledCollector(f, CollectorConfig()) for f in factories.values()])
@@ -295,5 +310,7 @@ def test_build_problems_read_key_path_colon_reason_once() -> None:
         running.load()
     assert caught.value.problems == [
         "collectors.unbuildable.token_file: cannot read /run/secrets/token: No such file or directory",
+        "collectors.many.inventory: /etc/x/nodes.yml: nodes.0.port: port must be 1-65535, got 0",
+        "collectors.many.inventory: /etc/x/nodes.yml: nodes.3.name: Field required",
         "collectors.vague: no cluster to read",
     ]

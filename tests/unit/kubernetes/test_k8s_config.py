@@ -10,7 +10,10 @@ from kubernetes.client import Configuration
 from collectors.kubernetes.client import Target, new_api_client, resolve_targets
 from collectors.kubernetes.collector import KubernetesCollector
 from collectors.kubernetes.config import KubernetesConfig
+from exporter.config import load_config
+from exporter.config_errors import SectionError
 from exporter.errors import UpstreamAuthError
+from exporter.registry import discover
 from tests.unit.kubernetes.fixtures import write_kubeconfig
 
 SERVERS = {"gke-prod": "http://127.0.0.1:1", "eks-serving": "http://127.0.0.1:2"}
@@ -74,31 +77,62 @@ def test_named_contexts_in_order(tmp_path: Path) -> None:
     assert [t.context for t in targets] == ["gke-prod", "eks-serving"]
 
 
-@pytest.mark.parametrize(
-    ("contexts", "current", "message"),
-    [
-        (("gke-prod", "aks"), "gke-prod", "contexts: not in .*: aks \\(it has: gke-prod, eks-serving\\)"),
-        ((), "", "no current-context"),
-    ],
-)
-def test_unusable_contexts_fail_at_start(
-    tmp_path: Path, contexts: tuple[str, ...], current: str, message: str
-) -> None:
-    path = write_kubeconfig(tmp_path / "kubeconfig", SERVERS, current=current)
-    with pytest.raises(ValueError, match=message):
-        resolve_targets(KubernetesConfig(kubeconfig=path, contexts=contexts), {})
+def problems_of(config: KubernetesConfig, environ: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    with pytest.raises(SectionError) as raised:
+        resolve_targets(config, environ or {})
+    return list(raised.value.problems)
+
+
+def test_unknown_contexts_are_named_by_their_index(tmp_path: Path) -> None:
+    path = write_kubeconfig(tmp_path / "kubeconfig", SERVERS, current="gke-prod")
+    config = KubernetesConfig(kubeconfig=path, contexts=("aks", "gke-prod", "kind"))
+    assert problems_of(config) == [
+        ("contexts.0", f"'aks' is not a context of {path} (it has: gke-prod, eks-serving)"),
+        ("contexts.2", f"'kind' is not a context of {path} (it has: gke-prod, eks-serving)"),
+    ]
+
+
+def test_no_contexts_and_no_current_context_fails_at_start(tmp_path: Path) -> None:
+    path = write_kubeconfig(tmp_path / "kubeconfig", SERVERS, current="")
+    assert problems_of(KubernetesConfig(kubeconfig=path)) == [
+        ("contexts", f"empty, and {path} has no current-context: name the contexts to read")
+    ]
 
 
 def test_unreadable_kubeconfigs_fail_at_start(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="kubeconfig: cannot read"):
-        resolve_targets(KubernetesConfig(kubeconfig=tmp_path / "missing"), {})
+    missing = tmp_path / "missing"
+    assert problems_of(KubernetesConfig(kubeconfig=missing)) == [
+        ("kubeconfig", f"{missing}: cannot read: No such file or directory")
+    ]
     bad = tmp_path / "bad"
-    bad.write_text("clusters: [\n")
-    with pytest.raises(ValueError, match="not valid YAML"):
-        resolve_targets(KubernetesConfig(kubeconfig=bad), {})
+    bad.write_text("users:\n- name: x\n  user: {token: s3cret\n")
+    ((key, reason),) = problems_of(KubernetesConfig(kubeconfig=bad))
+    assert (key, reason.split(" at line ")[0]) == ("kubeconfig", f"{bad}: not valid YAML")
+    assert "s3cret" not in reason
     bad.write_text("apiVersion: v1\n")
-    with pytest.raises(ValueError, match="no list of contexts"):
-        resolve_targets(KubernetesConfig(kubeconfig=bad), {})
+    assert problems_of(KubernetesConfig(kubeconfig=bad)) == [
+        ("kubeconfig", f"{bad}: contexts: missing, or not a list")
+    ]
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "99999"])
+def test_a_server_port_out_of_range_fails_at_start_naming_where_it_is(tmp_path: Path, port: str) -> None:
+    servers = {**SERVERS, "bad": f"https://admin:s3cret@10.0.0.1:{port}"}
+    path = write_kubeconfig(tmp_path / "kubeconfig", servers, current="gke-prod")
+    problems = problems_of(KubernetesConfig(kubeconfig=path, contexts=("gke-prod", "bad")))
+    assert problems == [("kubeconfig", f"{path}: clusters.2.cluster.server: port must be 1-65535")]
+    # Only the contexts read are checked: another context's cluster is not our business.
+    assert resolve_targets(KubernetesConfig(kubeconfig=path), {}) == (Target("gke-prod", path),)
+
+
+def test_a_relative_kubeconfig_starts_at_the_config_files_directory(tmp_path: Path) -> None:
+    (tmp_path / "kube").mkdir()
+    path = write_kubeconfig(tmp_path / "kube" / "config", SERVERS)
+    (tmp_path / "config.yml").write_text("collectors:\n  kubernetes: {kubeconfig: kube/config}\n")
+    loaded = load_config(tmp_path / "config.yml", discover(), {})
+    settings = loaded.config_of("kubernetes")
+    assert isinstance(settings, KubernetesConfig)
+    assert settings.kubeconfig == path.resolve()
 
 
 def test_without_kubeconfig_the_service_account_is_used() -> None:
@@ -106,10 +140,16 @@ def test_without_kubeconfig_the_service_account_is_used() -> None:
     assert resolve_targets(KubernetesConfig(), environ) == (Target("in-cluster"),)
     named = {**environ, "SKYPILOT_IN_CLUSTER_CONTEXT_NAME": "prod-cluster"}
     assert resolve_targets(KubernetesConfig(), named) == (Target("prod-cluster"),)
-    with pytest.raises(ValueError, match="not running in a cluster"):
-        resolve_targets(KubernetesConfig(), {})
-    with pytest.raises(ValueError, match="contexts: needs a kubeconfig"):
-        resolve_targets(KubernetesConfig(contexts=("a",)), environ)
+    assert problems_of(KubernetesConfig()) == [
+        (
+            "kubeconfig",
+            "not set, and not running in a cluster ($KUBERNETES_SERVICE_HOST is unset) "
+            "to use its service account",
+        )
+    ]
+    assert problems_of(KubernetesConfig(contexts=("a",)), environ) == [
+        ("contexts", "needs a kubeconfig (without one the service account is used)")
+    ]
 
 
 def test_off_unless_configured() -> None:

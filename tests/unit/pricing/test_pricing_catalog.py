@@ -1,13 +1,22 @@
 """Catalog lookups: spot vs on-demand, zones, regions, GCP's separate GPU rows, unpriced reasons."""
 
+import logging
 import os
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import requests
 
 from collectors.pricing import PriceBook, PricingConfig
+from collectors.pricing.collector import PricingCollector
+from exporter.collector import CollectorContext
+from exporter.errors import ErrorKind
+from exporter.runner import run_once
+from exporter.snapshot import Snapshot
 from tests.unit.pricing.catalogs import copy_catalogs, fixture_book, query, write_catalog
+
+CONTEXT = CollectorContext(requests.Session, lambda: 1_800_000_000.0, logging.getLogger("test.pricing"), {})
 
 BOOK = fixture_book()
 
@@ -169,10 +178,33 @@ def test_malformed_rows_are_counted_in_health(tmp_path: Path) -> None:
     assert book.price(query(spot=True)).hourly == pytest.approx(0.34)
 
 
-def test_a_missing_catalog_dir_prices_nothing_from_catalogs(tmp_path: Path) -> None:
+def test_a_missing_catalog_dir_prices_nothing_and_shows_the_expected_clouds_empty(tmp_path: Path) -> None:
     book = PriceBook.from_config(PricingConfig(catalog_dir=tmp_path / "absent"))
-    assert book.health() == ()
+    assert [(h.cloud, h.rows, h.load_error) for h in book.health()] == [
+        ("aws", 0, "missing"),
+        ("azure", 0, "missing"),
+        ("gcp", 0, "missing"),
+    ]
     assert book.price(query()).reason == "no_catalog"
+    assert not book.can_price()
+
+
+def test_without_catalogs_the_pricing_collector_is_down_unless_rates_or_overrides_price(
+    tmp_path: Path,
+) -> None:
+    catalog_dir = tmp_path / "catalogs"
+
+    def run(section: dict[str, object]) -> Snapshot:
+        collector = PricingCollector.from_config({"catalog_dir": str(catalog_dir), **section}, CONTEXT)
+        return run_once(collector, lambda: 1_800_000_000.0, logging.getLogger("test.pricing"))
+
+    bare = run({})
+    assert (bare.ok, bare.error_kind) == (False, ErrorKind.UNAVAILABLE)
+    assert str(catalog_dir) in (bare.error or "") and "unpriced" in (bare.error or "")
+    assert run({"kubernetes": {"cpu": 0.03}}).ok, "Kubernetes rates still price pods"
+    assert run({"overrides": [{"cloud": "aws", "hourly": 1.0}]}).ok, "overrides still price"
+    copy_catalogs(catalog_dir)
+    assert run({}).ok
 
 
 def test_catalog_dir_expands_the_home_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

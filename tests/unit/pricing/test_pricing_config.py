@@ -6,7 +6,9 @@ import pytest
 
 from collectors.pricing import PricingConfig
 from collectors.pricing.config import DEFAULT_REFRESH_FALLBACK_URL, DEFAULT_REFRESH_URL
+from exporter.config import load_config
 from exporter.config_errors import format_validation_error
+from exporter.registry import discover
 
 
 def _problems(section: dict[str, Any]) -> list[str]:
@@ -17,8 +19,7 @@ def _problems(section: dict[str, Any]) -> list[str]:
 
 def test_defaults() -> None:
     config = PricingConfig()
-    assert config.catalog_dir == Path("~/.sky/catalogs/v8")
-    assert config.catalog_path == Path.home() / ".sky" / "catalogs" / "v8"
+    assert config.catalog_dir == Path.home() / ".sky" / "catalogs" / "v8"
     assert config.refresh == "off"
     assert config.refresh_interval is None
     assert config.refresh_url == DEFAULT_REFRESH_URL
@@ -65,3 +66,30 @@ def test_clouds_are_lower_case() -> None:
 def test_bad_config_names_the_key(section: dict[str, Any], problem: str) -> None:
     problems = _problems(section)
     assert any(line.startswith(problem) for line in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("ftp://admin:s3cret@mirror/v8", "must be an http:// or https:// URL with a host (scheme 'ftp')"),
+        ("https://admin:s3cret@mirror:99999/v8", "port must be 1-65535"),
+        ("https://admin:s3cret@mirror:0/v8", "port must be 1-65535, got 0"),
+    ],
+)
+def test_refresh_urls_must_be_http_with_a_port_in_range(url: str, problem: str) -> None:
+    assert _problems({"refresh_url": url}) == [f"pricing.refresh_url: {problem}"]
+    assert _problems({"refresh_fallback_url": url}) == [f"pricing.refresh_fallback_url: {problem}"]
+    with pytest.raises(pydantic.ValidationError) as raised:
+        PricingConfig.model_validate({"refresh_url": url})
+    assert "s3cret" not in str(raised.value)
+
+
+def test_file_paths_start_at_the_config_files_directory(tmp_path: Path) -> None:
+    path = tmp_path / "config.yml"
+    path.write_text("pricing: {catalog_dir: catalogs/v8, skypilot_config: ../sky/config.yaml}\n")
+    (tmp_path / "sky").mkdir()
+    (tmp_path / "sky" / "config.yaml").write_text("")
+    config = load_config(path, discover(), {}).config_of("pricing")
+    assert isinstance(config, PricingConfig)
+    assert config.catalog_dir == tmp_path.resolve() / "catalogs" / "v8"
+    assert config.skypilot_config == tmp_path.resolve() / ".." / "sky" / "config.yaml"

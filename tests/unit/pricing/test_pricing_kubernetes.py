@@ -6,7 +6,7 @@ import pytest
 
 from collectors.pricing import KubernetesPricing, PriceQuery, PricingRates
 from collectors.pricing.config import read_skypilot_pricing
-from exporter.config_errors import ConfigError
+from exporter.config_errors import SectionError
 from tests.unit.pricing.catalogs import SKYPILOT_CONFIG, fixture_book, pod
 
 RATES = KubernetesPricing(
@@ -103,31 +103,42 @@ def test_a_skypilot_config_without_kubernetes_pricing_sets_none(tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    ("text", "problem"),
+    ("text", "problems"),
     [
-        ("kubernetes:\n  pricing:\n    gpu: 1.0\n", "kubernetes.pricing.gpu: unknown key"),
+        ("kubernetes:\n  pricing:\n    gpu: 1.0\n", ["kubernetes.pricing.gpu: unknown key"]),
         (
-            "kubernetes:\n  pricing:\n    cpu: -1\n",
-            "kubernetes.pricing.cpu: Input should be greater than or equal to 0",
+            "kubernetes:\n  pricing:\n    cpu: -1\n    memory: -2\n",
+            [
+                "kubernetes.pricing.cpu: Input should be greater than or equal to 0",
+                "kubernetes.pricing.memory: Input should be greater than or equal to 0",
+            ],
         ),
         (
             "kubernetes:\n  context_configs:\n    ctx:\n      pricing:\n        accelerators: {L4: cheap}\n",
-            "kubernetes.context_configs.ctx.pricing.accelerators.L4",
+            [
+                "kubernetes.context_configs.ctx.pricing.accelerators.L4: "
+                "Input should be a valid number, unable to parse string as a number"
+            ],
         ),
-        ("kubernetes: [1, 2]\n", "kubernetes: expected a mapping"),
-        ("kubernetes:\n  pricing: {cpu: [\n", "is not valid YAML"),
-        ("- just\n- a list\n", "expected a mapping at the top level"),
+        ("kubernetes: [1, 2]\n", ["kubernetes: expected a mapping"]),
+        ("kubernetes:\n  context_configs: [a]\n", ["kubernetes.context_configs: expected a mapping"]),
+        ("kubernetes:\n  pricing: {cpu: [\n", ["not valid YAML at line 3, column 1"]),
+        ("- just\n- a list\n", ["the top level must be a mapping"]),
     ],
 )
-def test_a_bad_skypilot_config_fails_with_the_key_and_reason(tmp_path: Path, text: str, problem: str) -> None:
+def test_a_bad_skypilot_config_fails_with_the_file_and_the_key_path_in_it(
+    tmp_path: Path, text: str, problems: list[str]
+) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(text)
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(SectionError) as raised:
         read_skypilot_pricing(config)
-    assert "pricing.skypilot_config" in str(raised.value)
-    assert problem in str(raised.value)
+    assert raised.value.problems == tuple(("skypilot_config", f"{config}: {problem}") for problem in problems)
 
 
 def test_a_missing_skypilot_config_fails_at_start(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"pricing.skypilot_config: cannot read .*config.yaml"):
+    with pytest.raises(SectionError) as raised:
         fixture_book(skypilot_config=tmp_path / "config.yaml")
+    assert raised.value.problems == (
+        ("skypilot_config", f"{tmp_path / 'config.yaml'}: cannot read: No such file or directory"),
+    )

@@ -1,5 +1,6 @@
 """The collectors.probes section: defaults, blackbox-style modules, mistakes reported with their key."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -7,7 +8,7 @@ from pydantic import ValidationError
 
 from collectors.probes.collector import ProbesCollector
 from collectors.probes.config import DEFAULT_MODULE_NAME, ProbesConfig
-from exporter.config import ConfigError, ExporterConfig, validate_config
+from exporter.config import ConfigError, ExporterConfig, load_config, validate_config
 from exporter.registry import discover
 
 
@@ -70,38 +71,109 @@ def test_default_config_follows_the_skyserve_endpoint() -> None:
     assert ProbesCollector.default_config({"SKYPILOT_API_SERVER_ENDPOINT": "http://api:46580"}) == {}
 
 
+TCP = {"t": {"prober": "tcp"}}
+
+
 @pytest.mark.parametrize(
     ("section", "expected"),
     [
-        ({"surprise": 1}, "collectors.probes.surprise"),
-        ({"modules": {"m": {"prober": "icmp"}}}, "collectors.probes.modules.m.prober"),
-        ({"modules": {"m": {"timeout": "soon"}}}, "collectors.probes.modules.m.timeout"),
-        ({"modules": {"m": {"path": "health"}}}, "path must start with '/'"),
-        ({"modules": {"m": {"method": "GET /x"}}}, "not an HTTP method"),
-        ({"modules": {"m": {"headers": {"X-A": "a\r\nX-B: b"}}}}, "must not contain line breaks"),
-        ({"modules": {"m": {"valid_status_codes": [999]}}}, "100-599"),
-        ({"modules": {"m": {"fail_if_body_matches_regexp": ["("]}}}, "invalid regular expression"),
-        ({"modules": {"m": {"prober": "tcp", "path": "/x"}}}, "path: not a setting of the tcp prober"),
-        ({"modules": {"m": {"tls": True}}}, "tls: not a setting of the http prober"),
-        ({"modules": {"m": {"tls_config": {"key_file": "k.pem"}}}}, "key_file needs cert_file"),
-        ({"discover": {"module": "nope"}}, "discover.module: unknown module 'nope'"),
-        ({"targets": [{"name": "a", "url": "http://h/", "module": "nope"}]}, "targets.0.module: unknown"),
-        ({"targets": [{"name": "a", "url": "h:80"}]}, "targets.0.url: an http module needs"),
+        ({"surprise": 1}, "surprise: unknown key"),
+        ({"modules": {"m": {"prober": "icmp"}}}, "modules.m.prober: Input should be 'http' or 'tcp'"),
         (
-            {"modules": {"t": {"prober": "tcp"}}, "targets": [{"name": "a", "url": "h", "module": "t"}]},
-            "targets.0.url: a tcp module needs host:port",
+            {"modules": {"m": {"timeout": "soon"}}},
+            "modules.m.timeout: invalid duration 'soon': "
+            "use a number and a unit (ms, s, m, h, d), e.g. '30s'",
+        ),
+        (
+            {"modules": {"m": {"path": "health"}}},
+            "modules.m.path: must start with '/' and hold no spaces, '#' or line breaks",
+        ),
+        ({"modules": {"m": {"method": "GET /x"}}}, "modules.m.method: not an HTTP method: 'GET /x'"),
+        (
+            {"modules": {"m": {"headers": {"X-A": "a\r\nX-B: b"}}}},
+            "modules.m.headers.X-A: must not contain line breaks",
+        ),
+        (
+            {"modules": {"m": {"valid_status_codes": [999]}}},
+            "modules.m.valid_status_codes: HTTP status codes are 100-599, got [999]",
+        ),
+        (
+            {"modules": {"m": {"prober": "tcp", "path": "/x"}}},
+            "modules.m.path: not a setting of the tcp prober",
+        ),
+        (
+            {"modules": {"m": {"prober": "tcp", "path": "/x", "method": "PUT"}}},
+            "modules.m.method: not a setting of the tcp prober (nor is path)",
+        ),
+        ({"modules": {"m": {"tls": True}}}, "modules.m.tls: not a setting of the http prober"),
+        (
+            {"modules": {"m": {"tls_config": {"key_file": "k.pem"}}}},
+            "modules.m.tls_config.key_file: needs cert_file",
+        ),
+        ({"discover": {"module": "nope"}}, "discover.module: unknown module 'nope'"),
+        (
+            {"targets": [{"name": "a", "url": "http://h/", "module": "nope"}]},
+            "targets.0.module: unknown module 'nope'",
+        ),
+        (
+            {"targets": [{"name": "a", "url": "h:80"}]},
+            "targets.0.url: an http module needs an http:// or https:// URL with a host",
+        ),
+        ({"targets": [{"name": "a", "url": "http://h:99999/"}]}, "targets.0.url: port must be 1-65535"),
+        ({"targets": [{"name": "a", "url": "https://h:0/"}]}, "targets.0.url: port must be 1-65535, got 0"),
+        (
+            {"modules": TCP, "targets": [{"name": "a", "url": "h", "module": "t"}]},
+            "targets.0.url: a tcp module needs host:port or a URL with a host",
+        ),
+        (
+            {"modules": TCP, "targets": [{"name": "a", "url": "h:65536", "module": "t"}]},
+            "targets.0.url: port must be 1-65535",
+        ),
+        (
+            {"modules": TCP, "targets": [{"name": "a", "url": "h:0", "module": "t"}]},
+            "targets.0.url: port must be 1-65535, got 0",
+        ),
+        (
+            {"modules": TCP, "targets": [{"name": "a", "url": "tls://h:70000", "module": "t"}]},
+            "targets.0.url: port must be 1-65535",
         ),
         (
             {"targets": [{"name": "a", "url": "http://h/"}, {"name": "a", "url": "http://i/"}]},
-            "targets.1.name: 'a' is used twice",
+            "targets.1.name: 'a' is the name of targets.0 too",
         ),
-        ({"concurrency": 0}, "collectors.probes.concurrency"),
-        ({"timeout": "5s"}, "timeout: set it per module"),
+        ({"concurrency": 0}, "concurrency: Input should be greater than or equal to 1"),
+        ({"timeout": "5s"}, "timeout: set it per module (modules.<name>.timeout)"),
     ],
 )
-def test_mistakes_name_their_key(section: dict[str, Any], expected: str) -> None:
-    found = problems(section)
-    assert any(expected in problem for problem in found), found
+def test_mistakes_name_their_key_once(section: dict[str, Any], expected: str) -> None:
+    assert problems(section) == [f"collectors.probes.{expected}"]
+
+
+def test_ports_at_the_ends_of_the_range_are_kept() -> None:
+    targets = [
+        {"name": "a", "url": "http://h:1/"},
+        {"name": "b", "url": "https://h:65535/"},
+        {"name": "c", "url": "h:65535", "module": "t"},
+        {"name": "d", "url": "[::1]:1", "module": "t"},
+    ]
+    config = ProbesConfig.model_validate({"modules": TCP, "targets": targets})
+    assert [t.url for t in config.targets] == [t["url"] for t in targets]
+
+
+def test_tls_files_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.yml"
+    path.write_text(
+        "collectors:\n  probes:\n    modules:\n      m:\n"
+        "        tls_config: {ca_file: pki/ca.pem, cert_file: ~/client.pem, key_file: /etc/client.key}\n"
+    )
+    config = load_config(path, discover(), {}).config_of("probes")
+    assert isinstance(config, ProbesConfig)
+    tls = config.modules["m"].tls_config
+    assert (tls.ca_file, tls.cert_file, tls.key_file) == (
+        tmp_path.resolve() / "pki" / "ca.pem",
+        Path.home() / "client.pem",
+        Path("/etc/client.key"),
+    )
 
 
 def test_errors_never_show_target_urls() -> None:

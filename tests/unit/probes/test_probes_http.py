@@ -11,6 +11,7 @@ import pytest
 from collectors.probes.config import ModuleConfig
 from collectors.probes.modules import compile_module
 from collectors.probes.targets import PHASES, ProbeResult
+from exporter.config_errors import SectionError
 from tests.unit.probes.servers import SLOW_SECONDS, Certificates, LoopbackServer
 
 
@@ -173,16 +174,30 @@ def test_server_name_is_checked_against_the_certificate(
     assert not result.success and "CERTIFICATE_VERIFY_FAILED" in result.failure
 
 
-def test_a_missing_ca_file_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"modules\.test\.tls_config: cannot load certificates"):
-        probe("https://127.0.0.1/", tls_config={"ca_file": str(tmp_path / "missing.pem")})
+def test_missing_tls_files_are_config_errors_naming_each_file(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.pem"
+    with pytest.raises(SectionError) as raised:
+        probe("https://127.0.0.1/", tls_config={"ca_file": str(missing), "cert_file": str(missing)})
+    assert raised.value.problems == (
+        ("modules.test.tls_config.ca_file", f"{missing}: cannot read: No such file or directory"),
+        ("modules.test.tls_config.cert_file", f"{missing}: cannot read: No such file or directory"),
+    )
+
+
+def test_a_file_that_is_no_certificate_is_a_config_error(tmp_path: Path) -> None:
+    garbage = tmp_path / "ca.pem"
+    garbage.write_text("not a certificate\n")
+    with pytest.raises(SectionError) as raised:
+        probe("https://127.0.0.1/", tls_config={"ca_file": str(garbage)})
+    ((key, reason),) = raised.value.problems
+    assert key == "modules.test.tls_config"
+    assert reason.startswith("cannot load certificates: ")
 
 
 def test_a_missing_environment_variable_is_a_config_error() -> None:
-    with pytest.raises(
-        ValueError, match=r"modules\.test\.headers_from_env\.Authorization: \$NOPE is not set"
-    ):
+    with pytest.raises(SectionError) as raised:
         probe("http://127.0.0.1/", headers_from_env={"Authorization": "NOPE"})
+    assert raised.value.problems == (("modules.test.headers_from_env.Authorization", "$NOPE is not set"),)
 
 
 def test_a_non_http_url_fails_the_probe_not_the_round() -> None:

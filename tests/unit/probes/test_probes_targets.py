@@ -3,6 +3,7 @@
 import pytest
 
 from collectors.probes.targets import join_path, split_host_port, url_key
+from exporter.ports import PortError
 
 
 @pytest.mark.parametrize(
@@ -23,6 +24,14 @@ def test_split_host_port(target: str, expected: tuple[str, int]) -> None:
 def test_split_host_port_refuses(target: str) -> None:
     with pytest.raises(ValueError):
         split_host_port(target)
+
+
+@pytest.mark.parametrize("target", ["h:0", "h:65536", "[::1]:99999", "tls://h:70000", "http://u:s3cret@h:0/"])
+def test_split_host_port_refuses_ports_out_of_range(target: str) -> None:
+    with pytest.raises(PortError) as raised:
+        split_host_port(target)
+    assert str(raised.value).startswith("port must be 1-65535")
+    assert "s3cret" not in str(raised.value)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from collectors.skyserve.collector import Polled, SkyServeCollector
 from collectors.skyserve.config import SkyServeConfig
 from collectors.skyserve.metrics import REPLICA_STATUSES, SERVICE_STATUSES, SKYSERVE_METRICS
 from exporter.collector import Collector, Endpoint, ServiceSummary
+from exporter.config_errors import SectionError
 from tests.unit.skyserve.helpers import ENDPOINT, context, load, recorded_services, render, samples, value
 
 NOW = 1_795_830_000.0
@@ -260,7 +261,7 @@ def test_from_config_resolves_the_environment() -> None:
     environ = {"SKYPILOT_API_SERVER_ENDPOINT": "http://env-host:46580"}
     collector = SkyServeCollector.from_config(SkyServeConfig(interval=60.0), context(environ))
     assert (collector.interval, collector.timeout) == (60.0, 20.0)
-    with pytest.raises(ValueError, match=r"collectors\.skyserve\.endpoint"):
+    with pytest.raises(SectionError, match=r"^endpoint: no SkyPilot API server endpoint"):
         SkyServeCollector.from_config({}, context())
 
 

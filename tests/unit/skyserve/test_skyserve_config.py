@@ -10,6 +10,7 @@ from collectors.skyserve.config import (
     resolve_connection,
     split_credentials,
 )
+from exporter.config_errors import SectionError
 from exporter.redact import redact_text, redact_url
 
 SECRET = "pa55word"
@@ -76,20 +77,55 @@ def test_config_endpoint_wins_over_the_environment() -> None:
 
 
 def test_missing_endpoint_names_the_key() -> None:
-    with pytest.raises(ValueError, match=r"collectors\.skyserve\.endpoint"):
+    with pytest.raises(SectionError) as raised:
         resolve_connection(SkyServeConfig(), {})
+    assert raised.value.problems == (
+        (
+            "endpoint",
+            "no SkyPilot API server endpoint; set it in the config or in $SKYPILOT_API_SERVER_ENDPOINT",
+        ),
+    )
 
 
-def test_bad_endpoint_from_the_environment_names_the_key_without_credentials() -> None:
-    environ = {"SKYPILOT_API_SERVER_ENDPOINT": f"tcp://admin:{SECRET}@host:1"}
-    with pytest.raises(ValueError, match=r"collectors\.skyserve\.endpoint") as raised:
-        resolve_connection(SkyServeConfig(), environ)
+@pytest.mark.parametrize(
+    ("endpoint", "reason"),
+    [
+        (f"tcp://admin:{SECRET}@host:1", "must be an http:// or https:// URL with a host (scheme 'tcp')"),
+        (f"http://admin:{SECRET}@host:99999", "port must be 1-65535"),
+        (f"http://admin:{SECRET}@host:0/sky", "port must be 1-65535, got 0"),
+    ],
+)
+def test_bad_endpoint_from_the_environment_names_the_key_without_credentials(
+    endpoint: str, reason: str
+) -> None:
+    with pytest.raises(SectionError) as raised:
+        resolve_connection(SkyServeConfig(), {"SKYPILOT_API_SERVER_ENDPOINT": endpoint})
+    assert raised.value.problems == (("endpoint", f"{reason} (from $SKYPILOT_API_SERVER_ENDPOINT)"),)
     assert SECRET not in str(raised.value)
 
 
+@pytest.mark.parametrize("port", ["0", "65536", "99999", "http"])
+def test_endpoint_ports_out_of_range_are_refused_without_echoing_credentials(port: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        SkyServeConfig.model_validate({"endpoint": f"http://admin:{SECRET}@sky.example.com:{port}"})
+    assert SECRET not in str(raised.value)
+    (error,) = raised.value.errors()
+    assert error["loc"] == ("endpoint",)
+    assert error["msg"].startswith("Value error, port must be 1-65535")
+
+
+@pytest.mark.parametrize("port", ["1", "65535"])
+def test_endpoint_ports_at_the_ends_of_the_range_are_kept(port: str) -> None:
+    config = SkyServeConfig.model_validate({"endpoint": f"http://sky.example.com:{port}"})
+    assert config.endpoint == f"http://sky.example.com:{port}"
+
+
 def test_token_file_is_checked_at_start(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"collectors\.skyserve\.token_file.*cannot read token file"):
+    with pytest.raises(SectionError) as raised:
         resolve_connection(SkyServeConfig(endpoint="http://h:1", token_file=tmp_path / "missing"), {})
+    assert raised.value.problems == (
+        ("token_file", f"{tmp_path / 'missing'}: cannot read: No such file or directory"),
+    )
     token_file = tmp_path / "token"
     token_file.write_text("sky_from_file\n")
     environ = {"SKYPILOT_SERVICE_ACCOUNT_TOKEN": "sky_from_env"}
