@@ -271,6 +271,14 @@ class RealSkyServer:
         if problem:
             raise AssertionError(problem)
 
+    def ensure_running(self) -> None:
+        """Start the server again if a test stopped or killed it."""
+        if self.pgid is not None and self.healthy():
+            return
+        if self.pgid is not None:
+            self.stop()
+        self.start()
+
     def kill(self) -> None:
         """Kill the server by PID, without ``sky api stop``: SIGKILL to its whole process group."""
         pgid = self.pgid
