@@ -13,7 +13,7 @@ import pydantic
 import yaml
 
 from exporter.collector import CollectorFactory, SectionConfig, StrictModel, top_level_key_of
-from exporter.config_errors import ConfigError, format_validation_error
+from exporter.config_errors import ConfigError, format_validation_error, yaml_reason
 from exporter.durations import WRITTEN
 from exporter.paths import CONFIG_DIR
 from exporter.registry import describe
@@ -146,7 +146,7 @@ def _config_from_file(path: Path, claimed: set[str]) -> ExporterConfig:
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML: {_yaml_reason(exc)}"]) from None
+        raise ConfigError([f"{path}: not valid YAML: {yaml_reason(exc)}"]) from None
     if document is None:
         document = {}
     if not isinstance(document, dict):
@@ -173,11 +173,3 @@ def _config_from_file(path: Path, claimed: set[str]) -> ExporterConfig:
 def _without_container(problem: str) -> str:
     # The key path of a top-level section is its own key, not ``top_level.<key>``.
     return problem.removeprefix("top_level.")
-
-
-def _yaml_reason(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    if mark is not None:
-        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
-    return str(problem)

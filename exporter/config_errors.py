@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from typing import Self
 
 import pydantic
+import yaml
 from pydantic_core import PydanticCustomError
 
 # The error type of ``key_error``: its context says which key inside the validated model is wrong.
@@ -75,3 +76,12 @@ def format_validation_error(exc: pydantic.ValidationError, prefix: str = "") -> 
         path = ".".join(str(part) for part in (prefix, *location) if part != "")
         lines.append(f"{path or '(top level)'}: {reason}")
     return lines
+
+
+def yaml_reason(exc: yaml.YAMLError) -> str:
+    """What is wrong with a YAML document and where, without quoting it (it may hold secrets)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return str(problem)

@@ -31,7 +31,7 @@ from yaml.nodes import MappingNode
 
 from collectors.baremetal.nodes import HostedReplica, Node, NodeFileError, NodeSet, Target, replica_id
 from collectors.pricing import PriceBook
-from exporter.config_errors import key_error, validation_problems
+from exporter.config_errors import key_error, validation_problems, yaml_reason
 from exporter.ports import Port, url_port
 
 SSH_PORT = 22  # a node with neither a health URL nor replicas is checked by connecting to sshd
@@ -72,15 +72,7 @@ def _load_yaml(text: str, error: type[NodeFileError]) -> Any:
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as exc:
-        raise error([f"not valid YAML: {_yaml_reason(exc)}"]) from None
-
-
-def _yaml_reason(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    if mark is not None:
-        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
-    return str(problem)
+        raise error([f"not valid YAML: {yaml_reason(exc)}"]) from None
 
 
 class _Strict(BaseModel):
