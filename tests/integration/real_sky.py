@@ -13,7 +13,9 @@ The server logs to ``$HOME/.sky/api_server/server.log``; failures carry its tail
 
 import http.client
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +36,9 @@ SERVER_MODULE = "-m sky.server.server"
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 30.0
 WARM_UP_TIMEOUT = 60.0
+START_ATTEMPTS = 3
+DEFAULT_API_PORT = 46580  # sky/server/common.py: DEFAULT_SERVER_PORT
+DEFAULT_QUEUE_MANAGER_PORT = 50011  # sky/server/requests/queues/mp_queue.py
 
 # On the server's PYTHONPATH for the zero-service tests: it makes the internet check that
 # ``serve status`` runs first (sky/serve/server/impl.py: ``backend_utils.check_network_connection()``,
@@ -72,6 +77,45 @@ class _PatchAfterImport(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, _PatchAfterImport())
 '''
+
+
+def queue_manager_port(api_port: int) -> int:
+    """The port of the server's request-queue manager, which ``sky`` derives from the API port
+    (sky/server/requests/queues/mp_queue.py: ``get_queue_manager_port``); always in [50000, 60000)."""
+    return 50000 + (DEFAULT_QUEUE_MANAGER_PORT - 50000 + api_port - DEFAULT_API_PORT) % 10000
+
+
+def _bindable(port: int) -> bool:
+    """Whether ``port`` can be bound on loopback, checked as ``sky`` checks it (SO_REUSEADDR on)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _ports_free(api_port: int) -> bool:
+    return _bindable(api_port) and _bindable(queue_manager_port(api_port))
+
+
+def pick_port() -> int:
+    """An API port that is free, and whose queue-manager port is free too.
+
+    The queue-manager port lies in the kernel's ephemeral range, where any outgoing connection may
+    take it; the API port is chosen below that range, so that it stays free while the server is
+    stopped for a restart.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    for _ in range(200):
+        port = random.randrange(10000, low) if low > 11000 else free_port()
+        if _ports_free(port):
+            return port
+    raise AssertionError("no free pair of API and queue-manager ports on loopback")
 
 
 def _clean_environ() -> dict[str, str]:
@@ -123,6 +167,10 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+class PortTaken(AssertionError):
+    """The server could not bind its API or queue-manager port."""
+
+
 class RealSkyServer:
     """One real API server: its own ``HOME``, a fixed loopback port, started and stopped with ``sky api``."""
 
@@ -136,15 +184,15 @@ class RealSkyServer:
     ) -> None:
         self.home = home
         self.home.mkdir(parents=True, exist_ok=True)
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self._port_given = port is not None
+        self.port = port or pick_port()
         self.basic_auth = basic_auth
         self.pgid: int | None = None
+        self.started = False  # once: from then on, the port is the server's for good
         env = _clean_environ()
         env.update(
             {
                 "HOME": str(home),
-                "SKYPILOT_API_SERVER_LOCAL_PORT": str(self.port),
                 # Offline, the usage collector's uploads would only time out.
                 "SKYPILOT_DISABLE_USAGE_COLLECTION": "1",
             }
@@ -163,6 +211,10 @@ class RealSkyServer:
         self.env = env
 
     @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def log_path(self) -> Path:
         return self.home / ".sky" / "api_server" / "server.log"
 
@@ -179,7 +231,8 @@ class RealSkyServer:
     def _sky(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(SKY), "api", *args],
-            env=self.env,
+            # ``sky api stop`` finds the server by this port; the queue-manager port follows it.
+            env={**self.env, "SKYPILOT_API_SERVER_LOCAL_PORT": str(self.port)},
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -188,7 +241,30 @@ class RealSkyServer:
         )
 
     def start(self) -> None:
-        """``sky api start``; returns once the server answers and has run a first ``serve status``."""
+        """``sky api start``; returns once the server answers and has run a first ``serve status``.
+
+        The first start moves to another pair of ports if one was taken in the meantime (the
+        queue-manager port is in the ephemeral range); a restart waits for them, as it must keep its
+        port.
+        """
+        for attempt in range(1, START_ATTEMPTS + 1):
+            if self.started or self._port_given:
+                wait_for(
+                    lambda: _ports_free(self.port), 30, f"ports {self.port} and its queue port", step=0.5
+                )
+            elif not _ports_free(self.port):
+                self.port = pick_port()
+            try:
+                self._start_once()
+            except PortTaken:
+                if attempt == START_ATTEMPTS or self.started or self._port_given:
+                    raise
+                self.port = pick_port()
+            else:
+                self.started = True
+                return
+
+    def _start_once(self) -> None:
         args = ["start", "--host", "127.0.0.1", "--port", str(self.port)]
         if self.basic_auth is not None:
             args.append("--enable-basic-auth")
@@ -208,8 +284,11 @@ class RealSkyServer:
         except BaseException as exc:
             with suppress(AssertionError):
                 self.stop()
+            log = self.log_tail()
+            if "already in use" in log:
+                raise PortTaken(f"port {self.port} or {queue_manager_port(self.port)}:\n{log}") from exc
             if isinstance(exc, AssertionError | requests.RequestException):
-                raise AssertionError(f"{exc}\nserver.log:\n{self.log_tail()}") from exc
+                raise AssertionError(f"{exc}\nserver.log:\n{log}") from exc
             raise
 
     def warm_up(self) -> None:

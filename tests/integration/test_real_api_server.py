@@ -5,9 +5,10 @@ it on a free loopback port with ``HOME`` in a temporary directory, offline and w
 credentials (tests/integration/real_sky.py). The exporter runs as a real process with a 2 s interval
 and timeout.
 
-The tests that need a server as it is share one (started again if a test left it down); the zero-service
-test (the server's internet check patched) and the basic-auth tests have their own. In file order, at most
-one server runs at a time after the shared one's restart test.
+The tests share one server, started with ``--enable-basic-auth`` (basic auth only applies to clients
+behind a proxy) and started again if a test left it down; the restart test runs last of them. The
+zero-service test has its own, with the server's internet check patched, started after the shared one
+is down: on a 2-core machine, one server at a time.
 """
 
 from collections.abc import Iterator
@@ -37,22 +38,22 @@ TOKEN = "sky_realsky-test-token-Jm3k8"
 
 @pytest.fixture(scope="module")
 def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealSkyServer]:
-    with real_sky_server(tmp_path_factory.mktemp("sky-air-gapped")) as server:
+    home = tmp_path_factory.mktemp("sky-shared")
+    with real_sky_server(home, basic_auth=(USER, PASSWORD)) as server:
         yield server
 
 
 @pytest.fixture
 def air_gapped(shared_server: RealSkyServer) -> RealSkyServer:
-    """The real server as it is: offline, it fails ``serve status`` on its own internet check. One per
-    module, started again if the restart test left it down."""
+    """The real server as it is: offline, it fails ``serve status`` on its own internet check.
+
+    One per module, started again if the restart test left it down. It runs with
+    ``--enable-basic-auth`` for the basic-auth tests, which reach it through a proxy; to a direct
+    loopback client, which the exporter is in the other tests, its basic auth does not exist (the
+    middleware passes such requests on untouched: sky/server/server.py, ``BasicAuthMiddleware``).
+    """
     shared_server.ensure_running()
     return shared_server
-
-
-@pytest.fixture(scope="module")
-def basic_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealSkyServer]:
-    with real_sky_server(tmp_path_factory.mktemp("sky-basic-auth"), basic_auth=(USER, PASSWORD)) as server:
-        yield server
 
 
 @contextmanager
@@ -108,11 +109,16 @@ def wait_up(exporter: Exporter, up: float, timeout: float = WAIT) -> Samples:
 
 
 def assert_zero_services(exporter: Exporter) -> None:
-    """Up, no service series, no errors: what ``sky serve status`` shows as "No live services."."""
+    """Up, no service or controller series, no errors, nothing skipped: what ``sky serve status`` shows
+    as "No live services."."""
     samples = wait_up(exporter, 1)
     assert not select(samples, "skyserve_service_status")
     assert not select(samples, "skyserve_replica_status")
     assert all_errors(samples) == {}
+    # The exporter asked the server for the controller cluster, and the server has none.
+    assert not select(samples, "skyserve_controller_status")
+    skipped = select(samples, "skyserve_exporter_records_skipped_total", collector="skyserve")
+    assert {dict(labels)["reason"]: value for labels, value in skipped.items() if value} == {}
     entry = skyserve_entry(exporter)
     assert entry["up"] is True
     assert entry["last_run"]["ok"] is True, entry
@@ -145,6 +151,8 @@ def test_air_gapped_server_has_zero_services(air_gapped: RealSkyServer, tmp_path
     if AIR_GAPPED_ERROR not in log and NO_LIVE_SERVICES in log:
         pytest.skip("this machine reached the internet: the server did not take the air-gapped path")
     assert AIR_GAPPED_ERROR in log
+    # ...and that the exporter then asked it for the serve controller's cluster (the warm-up does not).
+    assert '"POST /status HTTP/1.1" 200' in log
 
 
 def test_bearer_token_to_a_server_without_service_accounts(air_gapped: RealSkyServer, tmp_path: Path) -> None:
@@ -160,6 +168,38 @@ def test_bearer_token_to_a_server_without_service_accounts(air_gapped: RealSkySe
         seen = texts_seen(exporter)
     assert TOKEN not in seen
     assert TOKEN not in full_log(exporter)
+
+
+def test_basic_auth_with_the_right_password(air_gapped: RealSkyServer, tmp_path: Path) -> None:
+    """The real server skips basic auth for loopback clients without proxy headers, so the exporter
+    reaches it through a loopback proxy that adds ``X-Forwarded-For``, as an ingress would."""
+    with (
+        ForwardingProxy(air_gapped.port) as proxy,
+        exporter_on(tmp_path, proxy.url(f"{USER}:{PASSWORD}")) as exporter,
+    ):
+        assert_zero_services(exporter)
+        assert set(proxy.auth_schemes) == {"Basic"}
+        seen = texts_seen(exporter)
+    for text in (seen, full_log(exporter)):
+        assert PASSWORD not in text
+        assert "$2b$" not in text  # /api/health returns the user's password hash to an authenticated client
+
+
+def test_basic_auth_with_a_wrong_password(air_gapped: RealSkyServer, tmp_path: Path) -> None:
+    with (
+        ForwardingProxy(air_gapped.port) as proxy,
+        exporter_on(tmp_path, proxy.url(f"{USER}:{WRONG_PASSWORD}")) as exporter,
+    ):
+        wait_up(exporter, 0)
+        wait_for(lambda: errors(exporter.samples(), "auth") >= 1, WAIT, "an auth error")
+        assert set(all_errors(exporter.samples())) == {"auth"}
+        last_run = skyserve_entry(exporter)["last_run"]
+        assert last_run["error_kind"] == "auth", last_run
+        assert proxy.url() in last_run["error"], last_run  # the server, named without its userinfo
+        assert set(proxy.auth_schemes) == {"Basic"}
+        seen = texts_seen(exporter)
+    for text in (seen, full_log(exporter)):
+        assert WRONG_PASSWORD not in text
 
 
 def test_stop_and_restart_of_the_server(air_gapped: RealSkyServer, tmp_path: Path) -> None:
@@ -209,35 +249,3 @@ def test_zero_services_with_the_internet_check_patched(
         assert_zero_services(exporter)
         assert NO_LIVE_SERVICES in server.log()
         assert AIR_GAPPED_ERROR not in server.log()
-
-
-def test_basic_auth_with_the_right_password(basic_auth_server: RealSkyServer, tmp_path: Path) -> None:
-    """The real server skips basic auth for loopback clients without proxy headers, so the exporter
-    reaches it through a loopback proxy that adds ``X-Forwarded-For``, as an ingress would."""
-    with (
-        ForwardingProxy(basic_auth_server.port) as proxy,
-        exporter_on(tmp_path, proxy.url(f"{USER}:{PASSWORD}")) as exporter,
-    ):
-        assert_zero_services(exporter)
-        assert set(proxy.auth_schemes) == {"Basic"}
-        seen = texts_seen(exporter)
-    for text in (seen, full_log(exporter)):
-        assert PASSWORD not in text
-        assert "$2b$" not in text  # /api/health returns the user's password hash to an authenticated client
-
-
-def test_basic_auth_with_a_wrong_password(basic_auth_server: RealSkyServer, tmp_path: Path) -> None:
-    with (
-        ForwardingProxy(basic_auth_server.port) as proxy,
-        exporter_on(tmp_path, proxy.url(f"{USER}:{WRONG_PASSWORD}")) as exporter,
-    ):
-        wait_up(exporter, 0)
-        wait_for(lambda: errors(exporter.samples(), "auth") >= 1, WAIT, "an auth error")
-        assert set(all_errors(exporter.samples())) == {"auth"}
-        last_run = skyserve_entry(exporter)["last_run"]
-        assert last_run["error_kind"] == "auth", last_run
-        assert proxy.url() in last_run["error"], last_run  # the server, named without its userinfo
-        assert set(proxy.auth_schemes) == {"Basic"}
-        seen = texts_seen(exporter)
-    for text in (seen, full_log(exporter)):
-        assert WRONG_PASSWORD not in text
