@@ -229,6 +229,8 @@ class RealSkyServer:
         return "\n".join(self.log().splitlines()[-lines:]) or "(empty or missing)"
 
     def _sky(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        if not SKY.exists():
+            raise AssertionError(f"no sky CLI at {SKY}: install the test extras (skypilot) in this venv")
         return subprocess.run(
             [str(SKY), "api", *args],
             # ``sky api stop`` finds the server by this port; the queue-manager port follows it.
