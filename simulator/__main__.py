@@ -3,6 +3,7 @@
 import argparse
 import threading
 
+from simulator.controller import ControllerState
 from simulator.keepalive import DEFAULT_KEEP_ALIVE_TIMEOUT
 from simulator.server import Simulator
 
@@ -23,6 +24,12 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_KEEP_ALIVE_TIMEOUT,
         help="seconds an idle API connection stays open",
+    )
+    parser.add_argument(
+        "--controller",
+        choices=[state.value for state in ControllerState],
+        default=None,
+        help="the serve controller's state (default: UP with services, absent without)",
     )
     return parser
 
@@ -49,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         request_delay=args.request_delay,
         basic_auth=_basic_auth(args.basic_auth),
         keep_alive_timeout=args.keep_alive_timeout,
+        controller=None if args.controller is None else ControllerState(args.controller),
     )
     with simulator:
         print(f"SkyPilot API server: {simulator.url}", flush=True)

@@ -1,4 +1,5 @@
-"""The simulated SkyPilot API server: ``/api/health``, ``POST /serve/status``, ``/api/get``.
+"""The simulated SkyPilot API server: ``/api/health``, ``POST /serve/status``, ``POST /status``,
+``/api/get``.
 
 Behaviour follows skypilot 0.14.1 ``sky/server/server.py``, whose middlewares run outermost first:
 ``RequestIDMiddleware`` gives every response a fresh ``X-Skypilot-Request-ID``; the auth middlewares
@@ -22,14 +23,20 @@ from werkzeug.wrappers import Request, Response
 
 from simulator import execution, hostile, wire
 from simulator.auth import AuthConfig, MalformedHeader, Passed
+from simulator.controller import CONTROLLER_AGE_SECONDS, ClusterQuery, Controller, ControllerState
 from simulator.counter import RequestCounter
 from simulator.faults import Fault, FaultSwitch
 from simulator.fleet import Fleet
 from simulator.http_util import json_response, validation_error, wsgi_request
 from simulator.requests_store import AmbiguousRequest, RequestStore, SimRequest, UnknownRequest
 
-_ROUTES = {"/api/health": "GET", "/serve/status": "POST", "/api/get": "GET"}
-_NETWORK_ERROR = "Failed to refresh services status due to network error."
+_ROUTES = {"/api/health": "GET", "/serve/status": "POST", "/status": "POST", "/api/get": "GET"}
+# sky/utils/common.py StatusRefreshMode; a StatusBody field pydantic validates as that enum.
+_REFRESH_MODES = ("NONE", "AUTO", "FORCE")
+# pydantic's lax bool: these strings (any case) and the integers 0 and 1.
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+_STATUS_FLAGS = ("all_users", "include_credentials", "summary_response", "include_handle")
 # Cut short mid-document, as a proxy that drops the connection would leave it.
 _GARBAGE = b'{"request_id": "c0ffee", "name": "sky.serve.status", "return_value": "[{\\"na'
 _VERSIONS_ORIGIN = 'sky/server/versions.py", line 118, in _check_version_compatibility'
@@ -98,10 +105,11 @@ def _service_names(body: dict[str, Any]) -> tuple[str, ...] | Response | None:
     )
 
 
-def _parse_status_body(request: Request) -> tuple[str, ...] | Response | None:
+def _json_body(request: Request, required: bool) -> dict[str, Any] | Response:
+    """The body as a JSON object, or FastAPI's 422; an empty body is ``{}`` unless ``required``."""
     raw = request.get_data()
     if not raw:
-        return validation_error("missing", ["body"], "Field required", None)
+        return validation_error("missing", ["body"], "Field required", None) if required else {}
     try:
         body = json.loads(raw)
     except ValueError as exc:
@@ -126,9 +134,49 @@ def _parse_status_body(request: Request) -> tuple[str, ...] | Response | None:
             "Input should be a valid dictionary or object to extract fields from",
             body,
         )
+    return body
+
+
+def _parse_status_body(request: Request) -> tuple[str, ...] | Response | None:
+    body = _json_body(request, required=True)
+    if isinstance(body, Response):
+        return body
     if "service_names" not in body:
         return validation_error("missing", ["body", "service_names"], "Field required", body)
     return _service_names(body)
+
+
+def _lax_bool(value: Any, field: str) -> bool | Response:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    return validation_error("bool_parsing", ["body", field], "Input should be a valid boolean", value)
+
+
+def _parse_cluster_query(request: Request) -> ClusterQuery | Response:
+    """``StatusBody`` as pydantic reads it: every field optional, unknown ones ignored."""
+    body = _json_body(request, required=False)
+    if isinstance(body, Response):
+        return body
+    names = body.get("cluster_names")
+    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        return validation_error("list_type", ["body", "cluster_names"], "Input should be a valid list", names)
+    refresh = body.get("refresh", "NONE")
+    if refresh not in _REFRESH_MODES:
+        return validation_error(
+            "enum", ["body", "refresh"], "Input should be 'NONE', 'AUTO' or 'FORCE'", refresh
+        )
+    flags: dict[str, bool] = {}
+    for field in _STATUS_FLAGS:
+        if field in body:
+            flag = _lax_bool(body[field], field)
+            if isinstance(flag, Response):
+                return flag
+            flags[field] = flag
+    return ClusterQuery(cluster_names=None if names is None else tuple(names), refresh=refresh, **flags)
 
 
 def _user_id(request: Request, caller: Passed) -> str:
@@ -150,8 +198,14 @@ class ApiApp:
         counter: RequestCounter,
         config: ApiConfig,
         clock: Callable[[], float] = time.time,
+        *,
+        controller: Controller | None = None,
     ) -> None:
+        """``controller``: the serve controller (default: UP, launched three days before the fleet)."""
         self._fleet = fleet
+        self._controller = controller or Controller(
+            ControllerState.UP, int(fleet.now) - CONTROLLER_AGE_SECONDS
+        )
         self._faults = faults
         self._counter = counter
         self._config = config
@@ -204,7 +258,11 @@ class ApiApp:
         if request.path == "/api/health":
             return self._health(caller, api_version, refuse_all)
         if request.path == "/serve/status":
-            return self._serve_status(request, caller)
+            names = _parse_status_body(request)
+            return names if isinstance(names, Response) else self._schedule(request, caller, names, None)
+        if request.path == "/status":
+            query = _parse_cluster_query(request)
+            return query if isinstance(query, Response) else self._schedule(request, caller, None, query)
         return self._api_get(request, fault, api_version)
 
     def _health(self, caller: Passed, api_version: int | None, refuse_all: bool) -> Response:
@@ -220,10 +278,10 @@ class ApiApp:
             return json_response(200, {"status": "healthy"})
         return json_response(200, wire.health_body(None, needs_auth=True, **flags))
 
-    def _serve_status(self, request: Request, caller: Passed) -> Response:
-        names = _parse_status_body(request)
-        if isinstance(names, Response):
-            return names
+    def _schedule(
+        self, request: Request, caller: Passed, names: tuple[str, ...] | None, clusters: ClusterQuery | None
+    ) -> Response:
+        """Queue a serve.status (``clusters`` None) or status request; the answer is its id."""
         now = self._clock()
         sim_request = SimRequest(
             request_id=str(uuid.uuid4()),
@@ -232,6 +290,7 @@ class ApiApp:
             service_names=names,
             user_id=_user_id(request, caller),
             pid=os.getpid(),
+            clusters=clusters,
         )
         self._store.add(sim_request)
         return json_response(200, None, {wire.REQUEST_ID_HEADER: sim_request.request_id})
@@ -256,6 +315,8 @@ class ApiApp:
         # Long-poll: the request "runs" until ready_at; stop() cuts the wait short.
         if self._faults.closed.wait(max(0.0, found.ready_at - self._clock())):
             return self._shutting_down()
+        if found.clusters is not None:
+            return self._finished_clusters(found, fault, api_version)
         if fault == Fault.GARBAGE:
             return Response(_GARBAGE, status=200, mimetype="application/json")
         if fault == Fault.DEEP:
@@ -267,12 +328,31 @@ class ApiApp:
             return Response(paced, status=response.status_code, mimetype="application/json")
         return response
 
-    def _finished(self, found: SimRequest, fault: Fault, api_version: int | None) -> Response:
+    def _finished_clusters(self, found: SimRequest, fault: Fault, api_version: int | None) -> Response:
         if fault == Fault.ERROR_500:
-            outcome = execution.failed("RuntimeError", _NETWORK_ERROR, self._clock())
+            outcome = execution.failed("RuntimeError", execution.NETWORK_ERROR, self._clock())
         else:
             outcome = self._store.finish(
-                found.request_id, lambda: execution.run_status(self._fleet, found, self._clock())
+                found.request_id,
+                lambda: execution.run_cluster_status(self._controller, found, self._clock()),
+            )
+        return_value = outcome.return_value
+        if outcome.status == "SUCCEEDED":
+            return_value = execution.for_client(return_value, api_version)
+        body = execution.payload(found, outcome, return_value)
+        if outcome.status == "FAILED":
+            return json_response(500, {"detail": body})
+        return json_response(200, body)
+
+    def _finished(self, found: SimRequest, fault: Fault, api_version: int | None) -> Response:
+        if fault == Fault.ERROR_500:
+            outcome = execution.failed("RuntimeError", execution.NETWORK_ERROR, self._clock())
+        else:
+            offline = fault == Fault.OFFLINE
+            state = self._controller.state
+            outcome = self._store.finish(
+                found.request_id,
+                lambda: execution.run_status(self._fleet, state, found, self._clock(), offline),
             )
         return_value = outcome.return_value
         if outcome.status == "SUCCEEDED" and (

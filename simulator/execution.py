@@ -1,8 +1,12 @@
-"""Running a ``serve.status`` request and encoding it as ``/api/get`` returns it.
+"""Running a ``serve.status`` or ``status`` request and encoding it as ``/api/get`` returns it.
 
-Mirrors skypilot 0.14.1 ``serve/server/impl.py status`` (ClusterNotUpError "No live services."
-when there is no controller, i.e. no services), ``serve_state.get_glob_service_names`` (SQL
-LIKE patterns, ``*`` as wildcard) and ``Request.encode`` / ``serialize_serve_status``.
+Mirrors skypilot 0.14.1 ``serve/server/impl.py status``: first ``check_network_connection``
+(RuntimeError "Failed to refresh services status due to network error." on a server without
+internet), then ``is_controller_accessible`` (ClusterNotUpError "No live services." when the
+controller is missing or STOPPED), then the services, which may be none while the controller is
+up; ``serve_state.get_glob_service_names`` (SQL LIKE patterns, ``*`` as wildcard);
+``core.status`` for clusters (``simulator.controller``); and ``Request.encode`` /
+``serialize_serve_status``.
 """
 
 import json
@@ -10,8 +14,12 @@ import re
 from typing import Any
 
 from simulator import wire
+from simulator.controller import Controller, ControllerState, compatible
 from simulator.fleet import Fleet
 from simulator.requests_store import Outcome, SimRequest
+
+NETWORK_ERROR = "Failed to refresh services status due to network error."
+NO_SERVICES = "No live services."
 
 
 def _like(pattern: str) -> re.Pattern[str]:
@@ -26,17 +34,39 @@ def _matching(services: list[dict[str, Any]], patterns: tuple[str, ...]) -> list
     return [s for s in services if any(c.fullmatch(s["name"]) for c in compiled)]
 
 
-def failed(error_type: str, message: str, finished_at: float) -> Outcome:
-    return Outcome("FAILED", "null", wire.encode_error(error_type, message), finished_at)
+def failed(
+    error_type: str, message: str, finished_at: float, attributes: dict[str, Any] | None = None
+) -> Outcome:
+    return Outcome("FAILED", "null", wire.encode_error(error_type, message, attributes), finished_at)
 
 
-def run_status(fleet: Fleet, request: SimRequest, finished_at: float) -> Outcome:
+def run_status(
+    fleet: Fleet, controller: ControllerState, request: SimRequest, finished_at: float, offline: bool = False
+) -> Outcome:
+    """``serve.status``; ``offline``: the API server cannot reach the internet."""
+    if offline:
+        return failed("RuntimeError", NETWORK_ERROR, finished_at)
+    if not controller.accessible:
+        # ClusterNotUpError's own attributes. For a STOPPED controller the real ones hold
+        # ClusterStatus.STOPPED and the handle, which cannot be pickled without SkyPilot; so the
+        # CLI shows its "(See: sky serve -h)" hint here, which for a real stopped one it leaves out.
+        return failed("ClusterNotUpError", NO_SERVICES, finished_at, {"cluster_status": None, "handle": None})
     services = fleet.services()
-    if not services:
-        return failed("ClusterNotUpError", "No live services.", finished_at)
     if request.service_names is not None:
         services = _matching(services, request.service_names)
     return Outcome("SUCCEEDED", json.dumps(services), "null", finished_at)
+
+
+def run_cluster_status(controller: Controller, request: SimRequest, finished_at: float) -> Outcome:
+    """``status``: the clusters the query selects (the controller, if any); it needs no internet."""
+    assert request.clusters is not None
+    records = controller.records(request.clusters, request.user_id)
+    return Outcome("SUCCEEDED", json.dumps(records), "null", finished_at)
+
+
+def for_client(return_value: str, api_version: int | None) -> str:
+    """A ``status`` result as encoded for the client asking (``serialize_status``)."""
+    return json.dumps(compatible(json.loads(return_value), api_version))
 
 
 def with_old_handles(return_value: str) -> str:
@@ -53,7 +83,7 @@ def payload(request: SimRequest, outcome: Outcome, return_value: str) -> dict[st
     """``RequestPayload`` as ``Request.encode()`` fills it, field for field."""
     return {
         "request_id": request.request_id,
-        "name": wire.REQUEST_NAME,
+        "name": request.name,
         "entrypoint": wire.EMPTY_PICKLED_VALUE,
         "request_body": wire.EMPTY_PICKLED_VALUE,
         "status": outcome.status,
@@ -62,9 +92,13 @@ def payload(request: SimRequest, outcome: Outcome, return_value: str) -> dict[st
         "return_value": return_value,
         "error": outcome.error,
         "pid": request.pid,
-        "schedule_type": wire.SCHEDULE_TYPE,
+        # server.py's /status: a refreshing status goes to the long-request queue.
+        "schedule_type": "long"
+        if request.clusters and request.clusters.refresh != "NONE"
+        else wire.SCHEDULE_TYPE,
         "user_name": None,
-        "cluster_name": wire.SERVE_CONTROLLER_NAME,
+        # serve.status is scheduled with request_cluster_name=SKY_SERVE_CONTROLLER_NAME; status without.
+        "cluster_name": wire.SERVE_CONTROLLER_NAME if request.clusters is None else None,
         "status_msg": None,
         "should_retry": False,
         "finished_at": outcome.finished_at,

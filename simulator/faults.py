@@ -12,10 +12,16 @@ class Fault(StrEnum):
     NONE = "none"
     SLOW = "slow"  # answer after a delay
     HANGING = "hanging"  # never answer until cleared or stopped
-    ERROR_500 = "error_500"  # /api/get fails the request with SkyPilot's error JSON
-    GARBAGE = "garbage"  # /api/get answers 200 with a body that is not JSON
+    # /api/get fails every request (serve.status and status alike) with SkyPilot's error JSON for
+    # the RuntimeError below; a request asked again once the fault is cleared succeeds.
+    ERROR_500 = "error_500"
+    GARBAGE = "garbage"  # /api/get answers serve.status with 200 and a body that is not JSON
     AUTH = "auth"  # every call but /api/health is refused with 401
-    # The hostile upstream (simulator.hostile has the bodies); each touches /api/get only.
+    # The API server has no internet: serve.status fails its network check with RuntimeError
+    # "Failed to refresh services status due to network error."; status (a database read) works.
+    OFFLINE = "offline"
+    # The hostile upstream (simulator.hostile has the bodies); each touches serve.status's
+    # /api/get answer only, the one that carries the fleet.
     TRICKLE = "trickle"  # 200, then the body a byte every ``delay`` seconds (1 s when 0)
     HUGE = "huge"  # 200 with a valid JSON body of about 200 MB, streamed
     DEEP = "deep"  # 200 with 100,000 nested JSON arrays

@@ -13,6 +13,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from simulator import wire
+from simulator.controller import ClusterQuery
+
 MAX_REQUESTS = 10_000
 MAX_RESULT_BYTES = 128 * 1024 * 1024
 # Several polling intervals of any sane client; a collector polls once per collection.
@@ -27,6 +30,12 @@ class SimRequest:
     service_names: tuple[str, ...] | None
     user_id: str
     pid: int
+    # Set for a ``status`` (clusters) request; a ``serve.status`` request has none.
+    clusters: ClusterQuery | None = None
+
+    @property
+    def name(self) -> str:
+        return wire.REQUEST_NAME if self.clusters is None else wire.CLUSTER_STATUS_REQUEST_NAME
 
 
 @dataclass(frozen=True)

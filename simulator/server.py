@@ -10,6 +10,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from simulator.api import ApiApp, ApiConfig
 from simulator.baremetal import BareMetalFleet
+from simulator.controller import CONTROLLER_AGE_SECONDS, Controller, ControllerState
 from simulator.counter import RequestCounter
 from simulator.dataplane import DataPlaneApp
 from simulator.faults import Fault, FaultSwitch
@@ -57,23 +58,33 @@ class Simulator:
         *,
         basic_auth: tuple[str, str] | None = None,
         keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT,
+        controller: ControllerState | None = None,
     ) -> None:
         """``token``: service accounts on, this one accepted and required on all but /api/health;
         ``basic_auth``: the API server's basic-auth (user, password); ``keep_alive_timeout``: seconds
-        an idle API connection stays open (uvicorn's 5 by default).
+        an idle API connection stays open (uvicorn's 5 by default); ``controller``: the serve
+        controller's state (default: UP with services, absent without, as after ``sky serve up``
+        and before any).
         """
         if tick_seconds is not None and tick_seconds <= 0:
             raise ValueError("tick_seconds must be > 0")
         if keep_alive_timeout <= 0:
             raise ValueError("keep_alive_timeout must be > 0")
         self.fleet = Fleet(services, replicas_per_service, seed)
+        if controller is None:
+            controller = ControllerState.UP if services else ControllerState.ABSENT
+        self._controller = Controller(controller, int(self.fleet.now) - CONTROLLER_AGE_SECONDS)
         self._host, self._port = host, port
         self._tick = tick_seconds
         self._faults = FaultSwitch()
         self._api_counter = RequestCounter()
         self._data_counter = RequestCounter()
         self._api_app = ApiApp(
-            self.fleet, self._faults, self._api_counter, ApiConfig(token, request_delay, basic_auth)
+            self.fleet,
+            self._faults,
+            self._api_counter,
+            ApiConfig(token, request_delay, basic_auth),
+            controller=self._controller,
         )
         self._keep_alive_timeout = keep_alive_timeout
         self._api_server: KeepAliveServer | None = None
@@ -145,6 +156,14 @@ class Simulator:
     @property
     def fault(self) -> Fault:
         return self._faults.current()
+
+    def set_controller(self, state: ControllerState) -> None:
+        """Make the serve controller absent, or put it in a cluster status (services stay as they are)."""
+        self._controller.set(state)
+
+    @property
+    def controller(self) -> ControllerState:
+        return self._controller.state
 
     def request_count(self, path: str) -> int:
         """API-server requests received for ``path`` (e.g. ``/api/get``), whatever the answer."""

@@ -26,9 +26,12 @@ REQUEST_ID_HEADER = "X-Skypilot-Request-ID"
 _YELLOW = "\x1b[33m"
 _RESET = "\x1b[0m"
 
+# Request names as the executor stores them: REQUEST_NAME_PREFIX ("sky.") + RequestName's value.
 REQUEST_NAME = "sky.serve.status"
+CLUSTER_STATUS_REQUEST_NAME = "sky.status"
 # The API server's own user hash: the request's user_id when a caller sends no identity.
 SERVER_USER_HASH = "7f3e9a1c"
+SERVER_USER_NAME = "sky"
 SERVE_CONTROLLER_NAME = f"sky-serve-controller-{SERVER_USER_HASH}"
 SCHEDULE_TYPE = "short"
 # base64(pickle.dumps(None)): SkyPilot's own constant for an empty pickled field. The SDK unpickles
@@ -68,7 +71,7 @@ def health_body(
     }
 
 
-def encode_error(error_type: str, message: str) -> str:
+def encode_error(error_type: str, message: str, attributes: dict[str, Any] | None = None) -> str:
     """The ``error`` field of a failed request: a JSON string with a pickled serialized exception.
 
     The pickle holds only strings, tuples and None (``sky.exceptions.serialize_exception``'s dict),
@@ -78,7 +81,7 @@ def encode_error(error_type: str, message: str) -> str:
         "type": error_type,
         "message": message,
         "args": (message,),
-        "attributes": {},
+        "attributes": attributes or {},
         "stacktrace": None,
     }
     obj = base64.b64encode(pickle.dumps(serialized, protocol=4)).decode("ascii")

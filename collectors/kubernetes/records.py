@@ -32,7 +32,8 @@ INVALID_NODE: Final = "invalid_node"
 DUPLICATE_NODE: Final = "duplicate_node"
 BAD_ENCODING: Final = "bad_encoding"
 
-_ENDED_PHASES: Final = frozenset({"Failed", "Succeeded"})
+# A tuple, not a set: a malformed phase (a list, say) must compare unequal, not raise.
+_ENDED_PHASES: Final = ("Failed", "Succeeded")
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +296,7 @@ def pod_status(pod: Mapping[str, Any]) -> str:
         return PREEMPTED
     if metadata.get("deletionTimestamp"):
         return SHUTTING_DOWN
-    if phase in ("Failed", "Succeeded") or _failing_containers(status):
+    if phase in _ENDED_PHASES or _failing_containers(status):
         return FAILED
     if phase == "Pending":
         return STARTING if spec.get("nodeName") else PENDING

@@ -1,4 +1,12 @@
-"""REST client for the SkyPilot API server: health, then ``serve.status`` submitted and long-polled.
+"""REST client for the SkyPilot API server: health, ``serve.status``, then ``status`` for the controller.
+
+Each request is submitted and long-polled through ``/api/get``. ``status`` for the serve controller
+cluster is asked on every poll, after ``serve.status``, with at most half of what is left of the
+poll's budget: the controller's state is exported, and it decides what a failed ``serve.status``
+means, as in ``sky serve status`` (``sky/client/cli/command.py`` ``_handle_services_request``): a
+``RuntimeError`` while there is no controller, or the latest one is STOPPED, means no services. An
+API server without internet fails every ``serve.status`` so (``sky/serve/server/impl.py`` ``status``
+runs ``backend_utils.check_network_connection`` first), and would otherwise never be up.
 
 Every failure leaves as one of the exceptions in ``exporter.errors``; messages name the server by its
 URL with credentials stripped and never include tokens, passwords or upstream stack traces. Every
@@ -11,7 +19,9 @@ against SkyPilot's source: ``sky/server/constants.py`` (version headers), ``sky/
 ``sky/server/requests/requests.py`` (``encode()``: ``return_value`` and ``error`` are JSON strings) and
 ``sky/exceptions.py`` (``serialize_exception``: ``type``, ``message``, ``args``, ``attributes``,
 ``stacktrace``). Pickled fields (``entrypoint``, ``request_body``, a replica's ``handle``) are never
-decoded.
+decoded. A refusal (401) carries the server's reason, which is kept: ``{"detail": "..."}`` from the
+bearer-token middleware, a bare JSON string from the basic-auth one (``sky/server/server.py``
+``_bearer_auth_401_response``, ``_basic_auth_401_response``).
 """
 
 import re
@@ -23,6 +33,7 @@ from typing import Any
 import requests
 
 from collectors.skyserve.config import Connection
+from collectors.skyserve.records import SERVE_CONTROLLER_PREFIX
 from exporter.deadline import Deadline
 from exporter.errors import (
     CollectorError,
@@ -47,6 +58,30 @@ CLIENT_VERSION = "0.14.1"
 UNFINISHED = frozenset({"PENDING", "RUNNING"})
 NO_SERVICES_TYPE = "ClusterNotUpError"
 NO_SERVICES_MESSAGE = "No live services"
+RUNTIME_ERROR = "RuntimeError"
+# sky/serve/server/impl.py status: f"Failed to refresh {noun}s status due to network error."
+NETWORK_ERROR_MARK = "status due to network error"
+STOPPED = "STOPPED"
+
+SERVE_STATUS_BODY: dict[str, Any] = {"service_names": None}
+# What the CLI asks (sdk.status(cluster_names=[SKY_SERVE_CONTROLLER_PREFIX + "*"], all_users=True)):
+# the controller's name ends in the API server's user hash, which a client does not know, and it
+# belongs to the server's user, so all users. The rest is spelled out because StatusBody's defaults
+# (sky/server/requests/payloads.py) differ from the SDK's: left out, include_credentials would be
+# True and the answer would carry the controller's SSH private key. summary_response leaves out the
+# controller's last_creation_yaml (which may hold secrets) and include_handle its pickled handle;
+# a server older than these fields ignores them (BasePayload: extra="ignore").
+CONTROLLER_STATUS_BODY: dict[str, Any] = {
+    "cluster_names": [SERVE_CONTROLLER_PREFIX + "*"],
+    "all_users": True,
+    "refresh": "NONE",
+    "include_credentials": False,
+    "summary_response": True,
+    "include_handle": False,
+}
+# The controller's answer may take at most this share of what is left of the poll's budget once
+# serve.status is in, so that a slow status call leaves the services time to be parsed and encoded.
+CONTROLLER_SHARE = 0.5
 
 _MAX_MESSAGE = 400
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -55,11 +90,57 @@ _LOGIN_HINTS = ("login", "oauth2")
 
 
 @dataclass(frozen=True)
+class ControllerAnswer:
+    """The ``status`` answer for the controller clusters: raw records, or why there are none.
+
+    ``problem`` is set when the call failed (its records are then unknown, not absent); it never
+    fails the poll, since the services are what the poll is for.
+    """
+
+    records: tuple[Any, ...] = ()
+    problem: str | None = None
+
+    def serve_controller_down(self) -> bool | None:
+        """The CLI's test: no serve controller, or the latest launched one STOPPED. None: unknown."""
+        if self.problem is not None:
+            return None
+        latest = self._latest_serve_controller()
+        if latest is None:
+            return True
+        status = latest.get("status")
+        return status == STOPPED if isinstance(status, str) else None
+
+    def describe(self) -> str:
+        """The serve controller's state in words, for an error message."""
+        if self.problem is not None:
+            return f"the serve controller's status is unknown: {self.problem}"
+        latest = self._latest_serve_controller()
+        if latest is None:
+            return "there is no serve controller"
+        name, status = (clean_message(str(latest.get(key))) for key in ("name", "status"))
+        return f"serve controller {name} is {status}"
+
+    def _latest_serve_controller(self) -> Mapping[str, Any] | None:
+        # status lists clusters by launched_at, latest first; the CLI reads the first.
+        return next(
+            (
+                record
+                for record in self.records
+                if isinstance(record, Mapping)
+                and isinstance(record.get("name"), str)
+                and record["name"].startswith(SERVE_CONTROLLER_PREFIX)
+            ),
+            None,
+        )
+
+
+@dataclass(frozen=True)
 class ServeStatusAnswer:
-    """What one poll brought back: the raw service records and the server's version info."""
+    """What one poll brought back: the raw service and controller records and the server's version info."""
 
     services: tuple[Any, ...]
     upstream: Mapping[str, str]
+    controllers: ControllerAnswer = ControllerAnswer()
 
 
 @dataclass(frozen=True)
@@ -71,6 +152,13 @@ class RemoteError:
 
     def means_no_services(self) -> bool:
         return self.type == NO_SERVICES_TYPE and NO_SERVICES_MESSAGE in self.message
+
+    def is_runtime_error(self) -> bool:
+        return self.type == RUNTIME_ERROR
+
+    def is_network_error(self) -> bool:
+        """The API server could not reach the internet (its check before looking for a controller)."""
+        return self.is_runtime_error() and NETWORK_ERROR_MARK in self.message
 
     def describe(self) -> str:
         return f"{self.type}: {self.message}" if self.message else self.type
@@ -125,9 +213,23 @@ class SkyServeClient:
         deadline = Deadline(self._timeout, self._monotonic, "serve status")
         headers = self._headers()
         upstream = self._health(deadline, headers)
-        request_id = self._submit(deadline, headers)
-        services = self._wait(request_id, deadline, headers)
-        return ServeStatusAnswer(services=tuple(services), upstream=upstream)
+        request_id = self._submit("/serve/status", SERVE_STATUS_BODY, "serve.status", deadline, headers)
+        outcome = _serve_outcome(self._wait(request_id, "serve.status", deadline, headers))
+        controllers = self._controllers(deadline, headers)
+        if isinstance(outcome, RemoteError):
+            _unless_no_services(outcome, controllers)
+            outcome = []
+        return ServeStatusAnswer(services=tuple(outcome), upstream=upstream, controllers=controllers)
+
+    def _controllers(self, deadline: Deadline, headers: dict[str, str]) -> ControllerAnswer:
+        """``status`` for the controller clusters, or why it could not be had."""
+        try:
+            share = Deadline(deadline.remaining() * CONTROLLER_SHARE, self._monotonic, "controller status")
+            request_id = self._submit("/status", CONTROLLER_STATUS_BODY, "status", share, headers)
+            payload = self._wait(request_id, "status", share, headers)
+            return ControllerAnswer(records=tuple(_result_list(payload, "status")))
+        except CollectorError as exc:
+            return ControllerAnswer(problem=str(exc))
 
     def _headers(self) -> dict[str, str]:
         headers = {
@@ -155,35 +257,37 @@ class SkyServeClient:
         texts = {key: str(value) for key, value in found.items() if value is not None}
         return {key: text for key, text in texts.items() if encodable(text)}
 
-    def _submit(self, deadline: Deadline, headers: dict[str, str]) -> str:
-        body = {"service_names": None}
-        answer = self._request("POST", "/serve/status", deadline, headers, json=body)
-        self._check(answer, "serve.status", not_found=UpstreamParseError)
+    def _submit(
+        self, path: str, body: Mapping[str, Any], what: str, deadline: Deadline, headers: dict[str, str]
+    ) -> str:
+        answer = self._request("POST", path, deadline, headers, json=body)
+        self._check(answer, what, not_found=UpstreamParseError)
         request_id = answer.headers.get(REQUEST_ID_HEADER) or answer.headers.get(LEGACY_REQUEST_ID_HEADER)
         if not request_id:
-            raise UpstreamParseError(
-                f"serve.status answer from {self.server} has no {REQUEST_ID_HEADER} header"
-            )
+            raise UpstreamParseError(f"{what} answer from {self.server} has no {REQUEST_ID_HEADER} header")
         return request_id
 
-    def _wait(self, request_id: str, deadline: Deadline, headers: dict[str, str]) -> list[Any]:
+    def _wait(
+        self, request_id: str, what: str, deadline: Deadline, headers: dict[str, str]
+    ) -> RequestPayload:
+        """The request's payload once it has finished (succeeded, failed or cancelled)."""
         while True:
             params = {"request_id": request_id}
             answer = self._request("GET", "/api/get", deadline, headers, params=params)
-            payload = self._result_payload(answer)
+            payload = self._result_payload(answer, what)
             del answer  # its body (4 MB per 1,000 replicas) is not needed while the services are parsed
             if payload.status not in UNFINISHED:
-                return _services(payload)
+                return payload
             # The server long-polls until the request finishes, so this is a fallback for servers
             # (or proxies) that answer early; it must not spin.
             self._sleep(min(self._retry_delay, deadline.remaining()))
 
-    def _result_payload(self, answer: _Answer) -> RequestPayload:
+    def _result_payload(self, answer: _Answer, what: str) -> RequestPayload:
         if answer.status_code == 500:
             payload = _error_payload(answer)
             if payload is not None:
                 return payload
-        self._check(answer, "serve.status result", not_found=CollectorError)
+        self._check(answer, f"{what} result", not_found=CollectorError)
         return decode_payload(_json(answer, "/api/get"))
 
     def _request(
@@ -214,7 +318,11 @@ class SkyServeClient:
     def _check(self, answer: _Answer, what: str, not_found: type[CollectorError]) -> None:
         code = answer.status_code
         if code in (401, 403) or answer.to_login:
-            raise UpstreamAuthError(f"{what}: {self.server} refused our credentials (HTTP {code})")
+            # The server's reason ("Service account authentication disabled") is what tells an
+            # operator which credential to fix; it never echoes the credential.
+            raise UpstreamAuthError(
+                f"{what}: {self.server} refused our credentials (HTTP {code}){_detail(answer)}"
+            )
         if code == 200:
             return
         message = f"{what}: HTTP {code} from {self.server}{_detail(answer)}"
@@ -225,14 +333,39 @@ class SkyServeClient:
         raise CollectorError(message)
 
 
-def _services(payload: RequestPayload) -> list[Any]:
-    if payload.error is not None:
-        if payload.error.means_no_services():
+def _serve_outcome(payload: RequestPayload) -> list[Any] | RemoteError:
+    """The services, or the RuntimeError whose meaning depends on the controller's state."""
+    error = payload.error
+    if error is not None:
+        if error.means_no_services():
             return []
-        raise CollectorError(f"serve.status failed on the API server: {payload.error.describe()}")
+        if error.is_runtime_error():
+            return error
+    return _result_list(payload, "serve.status")
+
+
+def _unless_no_services(error: RemoteError, controllers: ControllerAnswer) -> None:
+    """Return when ``sky serve status`` would print "No live services."; raise the failure otherwise.
+
+    The CLI treats any RuntimeError so: the controller may have been stopped while it was being
+    asked. Otherwise an API server without internet cannot see the services, so that one is
+    ``unavailable``; any other RuntimeError keeps its class. Both carry the server's message.
+    """
+    if controllers.serve_controller_down():
+        return
+    message = f"serve.status failed on the API server: {error.describe()} ({controllers.describe()})"
+    if error.is_network_error():
+        raise UpstreamUnavailable(message)
+    raise CollectorError(message)
+
+
+def _result_list(payload: RequestPayload, what: str) -> list[Any]:
+    """The list a finished request returned; CollectorError with the server's message when it failed."""
+    if payload.error is not None:
+        raise CollectorError(f"{what} failed on the API server: {payload.error.describe()}")
     if payload.status != "SUCCEEDED":
-        raise CollectorError(f"serve.status ended with status {payload.status} on the API server")
-    return decode_services(payload.return_value)
+        raise CollectorError(f"{what} ended with status {payload.status} on the API server")
+    return decode_list(payload.return_value, what)
 
 
 def _error_payload(answer: _Answer) -> RequestPayload | None:
@@ -253,11 +386,14 @@ def _json(answer: _Answer, what: str) -> Any:
 
 
 def _detail(answer: _Answer) -> str:
+    """The server's reason, from ``{"detail": "..."}`` (FastAPI, bearer refusals) or a bare JSON
+    string (basic-auth refusals); "" for anything else (an HTML page, a validation list)."""
     try:
-        detail = loads_json(answer.body, "error answer").get("detail")
-    except (UpstreamParseError, AttributeError):
+        body = loads_json(answer.body, "error answer")
+    except UpstreamParseError:
         return ""
-    return f": {clean_message(detail)}" if isinstance(detail, str) and detail else ""
+    detail = body.get("detail") if isinstance(body, Mapping) else body
+    return f": {clean_message(detail)}" if isinstance(detail, str) and detail.strip() else ""
 
 
 def _redirected_to_login(response: requests.Response) -> bool:
@@ -295,14 +431,14 @@ def decode_error(field: Any) -> RemoteError | None:
     return RemoteError(type=data["type"], message=clean_message(message if isinstance(message, str) else ""))
 
 
-def decode_services(return_value: str | None) -> list[Any]:
-    """The list of service records inside a succeeded serve.status payload."""
+def decode_list(return_value: str | None, what: str = "serve.status") -> list[Any]:
+    """The list of records inside a succeeded payload (services, or clusters for ``status``)."""
     if return_value is None:
-        raise UpstreamParseError("serve.status succeeded without a return_value")
-    services = _loads(return_value, "return_value")
-    if not isinstance(services, list):
-        raise UpstreamParseError(f"serve.status return_value is a {type(services).__name__}, not a list")
-    return services
+        raise UpstreamParseError(f"{what} succeeded without a return_value")
+    records = _loads(return_value, "return_value")
+    if not isinstance(records, list):
+        raise UpstreamParseError(f"{what} return_value is a {type(records).__name__}, not a list")
+    return records
 
 
 def clean_message(text: str) -> str:

@@ -9,13 +9,21 @@ It emits, for example::
     skyserve_replica_status{service_name="llama-svc",replica_id="1",source="skyserve",status="READY"} 1.0
     skyserve_replica_preemptions_total{service_name="llama-svc",source="skyserve",cloud="aws",
         region="us-east-2"} 3.0
+    skyserve_controller_status{controller="sky-serve-controller-7f3e9a1c",status="UP"} 1.0
 
 The full list is ``metrics.SKYSERVE_METRICS``.
+
+The controller's state comes from a second call (``status``) on every poll. When that call fails,
+the services are still exported, without the controller's series, and the run counts one
+``controller_status_failed`` in ``skyserve_exporter_records_skipped_total``: a record is what is
+missing, not the run, and the run's error reasons (``collector_errors_total``, ``collector_up``)
+would otherwise say that services which were read are down. Its reason is logged once per episode.
 """
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from collectors.pricing import NO_COSTS, PriceBook, ReplicaCosts, ServiceCosts
@@ -24,13 +32,21 @@ from collectors.skyserve.config import ENDPOINT_ENV, SkyServeConfig, resolve_con
 from collectors.skyserve.metrics import (
     SKYSERVE_METRICS,
     SOURCE,
+    add_controller,
     add_replica,
     add_replicas_by_cloud,
     add_service,
     add_transitions,
     priced_replicas,
 )
-from collectors.skyserve.records import Fleet, ReplicaRecord, ServiceRecord, parse_fleet
+from collectors.skyserve.records import (
+    Controllers,
+    Fleet,
+    ReplicaRecord,
+    ServiceRecord,
+    parse_controllers,
+    parse_fleet,
+)
 from collectors.skyserve.transitions import TransitionTracker
 from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
 from exporter.metrics import FamilyBuilder, MetricTable
@@ -39,6 +55,7 @@ if TYPE_CHECKING:
     from simulator import Simulator
 
 _READY = "READY"
+CONTROLLER_STATUS_FAILED = "controller_status_failed"
 
 
 @dataclass(frozen=True)
@@ -52,10 +69,22 @@ class Polled:
 
     fleet: Fleet
     upstream: Mapping[str, str]
+    controllers: Controllers = field(default_factory=Controllers)
+    controller_problem: str | None = None  # why the controllers' status call failed
 
     @classmethod
     def decode(cls, answer: ServeStatusAnswer) -> "Polled":
-        return cls(parse_fleet(answer.services), answer.upstream)
+        found = answer.controllers
+        return cls(
+            parse_fleet(answer.services), answer.upstream, parse_controllers(found.records), found.problem
+        )
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        counts = Counter(self.fleet.skipped) + Counter(self.controllers.skipped)
+        if self.controller_problem is not None:
+            counts[CONTROLLER_STATUS_FAILED] += 1
+        return dict(counts)
 
 
 class SkyServeCollector:
@@ -74,10 +103,13 @@ class SkyServeCollector:
         stale_after: float,
         prices: Callable[[], PriceBook | None],
         tracker: TransitionTracker | None = None,
+        logger: logging.Logger | None = None,
     ) -> None:
         self.interval = interval
         self.timeout = timeout
         self._client = client
+        self._logger = logger if logger is not None else logging.getLogger(__name__)
+        self._controller_problem: str | None = None  # the episode being logged
         self._tracker = tracker if tracker is not None else TransitionTracker()
         self._prices = prices
         self._costs = ReplicaCosts(stale_after)
@@ -99,6 +131,7 @@ class SkyServeCollector:
             timeout=settings.timeout,
             stale_after=settings.stale_after_seconds,
             prices=context.service_lookup(PriceBook),
+            logger=context.logger,
         )
 
     @classmethod
@@ -118,7 +151,27 @@ class SkyServeCollector:
         return {**demo, "endpoint": simulator.url}
 
     def fetch(self) -> Polled:
-        return Polled.decode(self._client.fetch())
+        polled = Polled.decode(self._client.fetch())
+        self._note_controller_problem(polled.controller_problem)
+        return polled
+
+    def _note_controller_problem(self, problem: str | None) -> None:
+        """Log the controllers' status call failing once per episode (and by reason), as the
+        framework logs failed runs; the counter says how often."""
+        if problem == self._controller_problem:
+            if problem is not None:
+                self._logger.debug(
+                    "controller status unavailable again", extra={"collector": self.name, "error": problem}
+                )
+            return
+        if problem is None:
+            self._logger.info("controller status available again", extra={"collector": self.name})
+        else:
+            self._logger.warning(
+                "controller status unavailable; services are still collected",
+                extra={"collector": self.name, "error": problem},
+            )
+        self._controller_problem = problem
 
     def build(self, raw: Polled, now: float) -> Build:
         fleet = raw.fleet
@@ -130,11 +183,13 @@ class SkyServeCollector:
             add_replicas_by_cloud(out, service)
         for replica in replicas:
             add_replica(out, replica)
+        for controller in raw.controllers.records:
+            add_controller(out, controller)
         add_transitions(out, self._tracker.samples())
         costs = self._costs.add(out, now, priced_replicas(replicas, self._prices()))
         return Build(
             families=out.families(),
-            skipped=fleet.skipped,
+            skipped=raw.skipped,
             services=tuple(_summary(s, costs.get(s.name, NO_COSTS)) for s in fleet.services),
             endpoints=_endpoints(fleet.services),
             upstream=dict(raw.upstream) or None,

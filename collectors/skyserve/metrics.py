@@ -24,17 +24,19 @@ from collectors.replica_families import (
     REPLICA_STATUSES,
     REPLICAS_BY_CLOUD,
 )
-from collectors.skyserve.records import ReplicaRecord, ServiceRecord
+from collectors.skyserve.records import ControllerRecord, ReplicaRecord, ServiceRecord
 from collectors.skyserve.transitions import CounterSample
 from exporter.metrics import FamilyBuilder, MetricSpec, MetricTable
 from exporter.redact import redact_url
 
 __all__ = [
+    "CONTROLLER_STATUSES",
     "REPLICA_STATUSES",
     "RESOURCE_HOLDING_STATUSES",
     "SERVICE_STATUSES",
     "SKYSERVE_METRICS",
     "SOURCE",
+    "add_controller",
     "add_replica",
     "add_replicas_by_cloud",
     "add_service",
@@ -57,6 +59,10 @@ SERVICE_STATUSES = (
     "FAILED_CLEANUP",
     "NO_REPLICA",
 )
+
+# sky/utils/status_lib.py ClusterStatus, SkyPilot 0.14 (the controller is a cluster). AUTOSTOPPING is
+# sent only to clients of API version 29 and later (older ones get INIT); PENDING is for display.
+CONTROLLER_STATUSES = ("INIT", "UP", "STOPPED", "AUTOSTOPPING", "PENDING")
 
 # A replica costs from the moment its cluster is being provisioned until it is torn down. PENDING
 # has no cluster yet; PREEMPTED and the FAILED* states SkyServe reports after teardown have none
@@ -132,6 +138,13 @@ SKYSERVE_METRICS = MetricTable(
             "exporter started.",
             _PLACEMENT,
         ),
+        MetricSpec(
+            "skyserve_controller_status",
+            "gauge",
+            "1 for the SkyServe controller cluster's current status, 0 for every other cluster status; "
+            "absent while there is no controller cluster or its status could not be read.",
+            ("controller", "status"),
+        ),
         *REPLICA_COST_SPECS,
     )
 )
@@ -156,6 +169,13 @@ def add_service(out: FamilyBuilder, service: ServiceRecord) -> None:
         out.add("skyserve_service_version", (name,), service.version)
     if service.ready_since is not None:
         out.add("skyserve_service_ready_since_timestamp_seconds", (name,), service.ready_since)
+
+
+def add_controller(out: FamilyBuilder, controller: ControllerRecord) -> None:
+    for status in _with_extra(CONTROLLER_STATUSES, [controller.status]):
+        out.add(
+            "skyserve_controller_status", (controller.name, status), 1 if status == controller.status else 0
+        )
 
 
 def add_replica(out: FamilyBuilder, replica: ReplicaRecord) -> None:

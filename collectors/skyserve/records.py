@@ -1,4 +1,4 @@
-"""Typed service and replica records, parsed leniently from ``serve status`` wire dicts.
+"""Typed service, replica and controller records, parsed leniently from the API server's wire dicts.
 
 A record without a usable identity (name, replica id) or status is skipped and counted by reason;
 the rest of the fleet is still parsed. So is a record with a label text that cannot be written as
@@ -15,13 +15,19 @@ instance types to 15 characters with a trailing ``...``.
 
 ``infra`` comes from ``InfraInfo.formatted_str``: ``{cloud} ({zone or region})`` with the part in
 parentheses cut in the middle to 25 characters (``us-ea...st-2a``) when longer.
+
+Controller records come from ``status`` (``sky/server/requests/serializers/encoders.py``
+``encode_status``: ``StatusResponse.model_dump(exclude_none=True)``, status as its string value).
+They carry ``cloud``, ``region`` and ``resources_str_full`` (the same ``format_resource`` text as a
+replica's) but no ``infra`` and so no zone; ``cpus`` and ``memory`` are the *requested* values
+(``4+``), not what the instance has, so the resources string is what is parsed.
 """
 
 import math
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from exporter.upstream import encodable
@@ -31,6 +37,13 @@ INVALID_REPLICA = "invalid_replica"
 DUPLICATE_SERVICE = "duplicate_service"
 DUPLICATE_REPLICA = "duplicate_replica"
 BAD_ENCODING = "bad_encoding"
+INVALID_CONTROLLER = "invalid_controller"
+DUPLICATE_CONTROLLER = "duplicate_controller"
+
+# sky/utils/common.py: controller clusters are named ``<prefix><the API server's user hash>``.
+SERVE_CONTROLLER_PREFIX = "sky-serve-controller-"
+JOBS_CONTROLLER_PREFIX = "sky-jobs-controller-"
+CONTROLLER_KINDS = {SERVE_CONTROLLER_PREFIX: "serve", JOBS_CONTROLLER_PREFIX: "jobs"}
 
 _RESOURCES = re.compile(r"\s*(\d+)x\s*(\[spot\])?\s*[A-Za-z0-9_-]*\s*\((.*)\)\s*", re.IGNORECASE | re.DOTALL)
 _INFRA = re.compile(r"[^()]*\((.*)\)\s*", re.DOTALL)
@@ -105,6 +118,27 @@ class ServiceRecord:
 class Fleet:
     services: tuple[ServiceRecord, ...]
     skipped: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerRecord:
+    """A controller cluster as ``status`` reports it: which, in what state, where and on what."""
+
+    name: str
+    kind: str  # "serve" or "jobs", from the name's prefix
+    status: str  # a ClusterStatus value (INIT, UP, STOPPED, AUTOSTOPPING, PENDING) or one we do not know
+    launched_at: float | None
+    autostop_minutes: int | None  # None when autostop is off (SkyPilot's -1) or not reported
+    to_down: bool  # autostop tears the cluster down instead of stopping it
+    placement: Placement  # no zone: status records have no ``infra``
+
+
+@dataclass(frozen=True)
+class Controllers:
+    """The controller clusters in ``status`` order (latest launched first), and what was skipped."""
+
+    records: tuple[ControllerRecord, ...] = ()
+    skipped: Mapping[str, int] = field(default_factory=dict)
 
 
 def parse_fleet(raw_services: Any) -> Fleet:
@@ -209,6 +243,51 @@ class _FleetParser:
             placement = placement_of(key) if _all_encodable(*key) else None
             self._placements[key] = placement
             return placement
+
+
+def parse_controllers(raw_records: Any) -> Controllers:
+    """Every well-formed controller record, in upstream order, and how many were skipped and why."""
+    skipped: Counter[str] = Counter()
+    found: dict[str, ControllerRecord] = {}
+    for raw in raw_records:
+        record = _controller(raw)
+        if isinstance(record, str):
+            skipped[record] += 1
+        elif record.name in found:
+            skipped[DUPLICATE_CONTROLLER] += 1
+        else:
+            found[record.name] = record
+    return Controllers(records=tuple(found.values()), skipped=dict(skipped))
+
+
+def controller_kind(name: str) -> str | None:
+    """``serve`` or ``jobs`` for a controller cluster's name; None for any other cluster."""
+    return next((kind for prefix, kind in CONTROLLER_KINDS.items() if name.startswith(prefix)), None)
+
+
+def _controller(raw: Any) -> ControllerRecord | str:
+    """One controller, or why it is skipped: not a controller's name, no status, or bad encoding."""
+    if not isinstance(raw, Mapping):
+        return INVALID_CONTROLLER
+    name, status = raw.get("name"), raw.get("status")
+    if not _nonempty(name) or not _nonempty(status):
+        return INVALID_CONTROLLER
+    kind = controller_kind(name)
+    if kind is None:
+        return INVALID_CONTROLLER
+    key = (_text(raw.get("cloud")), _text(raw.get("region")), "", _text(raw.get("resources_str_full")))
+    if not _all_encodable(name, status, *key):
+        return BAD_ENCODING
+    autostop = _int(raw.get("autostop"))
+    return ControllerRecord(
+        name=name,
+        kind=kind,
+        status=status,
+        launched_at=_timestamp(raw.get("launched_at")),
+        autostop_minutes=autostop if autostop is not None and autostop >= 0 else None,
+        to_down=raw.get("to_down") is True,
+        placement=placement_of(key),
+    )
 
 
 def placement_key(replica: Mapping[str, Any]) -> PlacementKey:

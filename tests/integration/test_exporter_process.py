@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from simulator import Fault, Simulator
+from simulator import ControllerState, Fault, Simulator
 from tests.integration.harness import (
     EXPORTER,
     Exporter,
@@ -130,6 +130,7 @@ def test_demo_runs_the_same_code_path(tmp_path: Path) -> None:
             "probes": 1,
         }
         assert len(select(samples, "skyserve_service_info")) == 2
+        assert list(select(samples, "skyserve_controller_status", status="UP").values()) == [1]
         # The demo ships a catalog for every instance type it simulates: all costs are priced.
         assert select(samples, "skyserve_replica_hourly_cost_dollars")
         assert not select(samples, "skyserve_unpriced_replicas")
@@ -175,3 +176,23 @@ def test_once_prints_the_exposition_and_reports_failure(tmp_path: Path, simulato
     assert select(parse_samples(result.stdout), "skyserve_service_info")
     result = run_cli("--config", str(write_config(tmp_path, "http://127.0.0.1:9")), "--once")
     assert result.returncode == 1
+
+
+def test_once_against_a_server_without_internet_reads_as_sky_serve_status(tmp_path: Path) -> None:
+    """The issue's symptom: ``--once`` exited 1 (reason ``other``) where ``sky serve status`` said
+    "No live services."; with a live controller the failure is ``unavailable`` with the server's words."""
+    with Simulator(services=2, replicas_per_service=1, controller=ControllerState.STOPPED) as sim:
+        sim.set_fault(Fault.OFFLINE)
+        config = str(write_config(tmp_path, sim.url))
+        result = run_cli("--config", config, "--once")
+        assert result.returncode == 0, result.stderr
+        samples = parse_samples(result.stdout)
+        assert not select(samples, "skyserve_service_info")
+        assert select(samples, "skyserve_controller_status", status="STOPPED") == {
+            (("controller", "sky-serve-controller-7f3e9a1c"), ("status", "STOPPED")): 1
+        }
+        sim.set_controller(ControllerState.UP)
+        result = run_cli("--config", config, "--once")
+        assert result.returncode == 1
+        assert "reason=unavailable" in result.stderr
+        assert "due to network error" in result.stderr

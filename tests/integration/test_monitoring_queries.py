@@ -17,8 +17,9 @@ import re
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -352,3 +353,158 @@ def test_dashboard_queries_run_with_one_value_picked_per_variable(
             if error is not None:
                 problems.append(f"{query.where}: {error}\n    {expr}")
     assert problems == [], "\n".join(problems)
+
+
+# --- The service alerts of every source, against the demo's fleet ----------------------------
+
+SERVICE_ALERTS = ("SkyServeServiceNoReadyReplicas", "SkyServeReplicasBelowTarget")
+SOURCES = ("skyserve", "kubernetes", "baremetal")
+NOT_KEPT = {"READY", "SHUTTING_DOWN", "PREEMPTED"}  # a Kubernetes pod outside the shortfall
+
+
+def service_alert_rules() -> dict[tuple[str, str], str]:
+    """(alert, source) -> expression of the per-source variants of the two service alerts."""
+    return {
+        (rule["alert"], rule["labels"]["source"]): rule["expr"]
+        for path in RULES
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if rule.get("alert") in SERVICE_ALERTS
+    }
+
+
+def query_at(url: str, expr: str, at: float) -> list[dict[str, Any]]:
+    params: dict[str, str | float] = {"query": expr, "time": at}
+    response = requests.get(f"{url}/api/v1/query", params=params, timeout=10)
+    body = response.json()
+    assert body["status"] == "success", body
+    return list(body["data"]["result"])
+
+
+def try_query_at(url: str, expr: str, at: float) -> list[dict[str, Any]]:
+    try:
+        return query_at(url, expr, at)
+    except (requests.RequestException, AssertionError):
+        return []
+
+
+def data_before(url: str, expr: str, seconds: float) -> list[dict[str, Any]]:
+    return try_query_at(url, expr, time.time() - seconds)
+
+
+def by_service(result: list[dict[str, Any]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for sample in result:
+        name = sample["metric"]["service_name"]
+        assert name not in out, f"two samples for service {name}: {result}"
+        out[name] = float(sample["value"][1])
+    return out
+
+
+def per_exporter(result: list[dict[str, Any]]) -> dict[str, dict[str, list[dict[str, str]]]]:
+    """service -> instance -> the series' labels, with their value under "value"."""
+    out: dict[str, dict[str, list[dict[str, str]]]] = {}
+    for sample in result:
+        labels = {**sample["metric"], "value": sample["value"][1]}
+        out.setdefault(labels["service_name"], {}).setdefault(labels["instance"], []).append(labels)
+    return out
+
+
+def expected_service_alerts(url: str, at: float) -> dict[tuple[str, str], dict[str, float]]:
+    """What the runbooks say each variant returns, computed in Python from the raw series at `at`."""
+
+    def count(expr: str) -> dict[str, float]:
+        return {
+            name: max(sum(float(s["value"]) for s in series) for series in exporters.values())
+            for name, exporters in per_exporter(query_at(url, expr, at)).items()
+        }
+
+    ss_ready = count('skyserve_service_replicas{status="READY"}')
+    ss_target = count("skyserve_service_target_replicas")
+    ss_down = {
+        name for name, value in count('skyserve_service_status{status="SHUTTING_DOWN"}').items() if value == 1
+    }
+    ss_short = {
+        n: ss_target[n] - ss_ready[n]
+        for n in ss_target.keys() & ss_ready.keys()
+        if ss_target[n] > ss_ready[n]
+    }
+    pods = per_exporter(query_at(url, "skyserve_kubernetes_service_replicas", at))
+
+    def pods_in(name: str, wanted: Callable[[str], bool]) -> float:
+        return max(
+            sum(float(s["value"]) for s in series if wanted(s["status"])) for series in pods[name].values()
+        )
+
+    k8s_ready = {name: pods_in(name, lambda status: status == "READY") for name in pods}
+    k8s_kept = {name: pods_in(name, lambda status: status != "SHUTTING_DOWN") for name in pods}
+    k8s_short = {n: v for n in pods if (v := pods_in(n, lambda status: status not in NOT_KEPT)) > 0}
+    replicas = per_exporter(query_at(url, 'skyserve_replica_status{source="baremetal"}', at))
+    bm_ready = {
+        n
+        for n, exporters in replicas.items()
+        if any(s["status"] == "READY" for e in exporters.values() for s in e)
+    }
+    bm_short = {
+        name: v
+        for name, exporters in replicas.items()
+        if (v := max(sum(s["status"] != "READY" for s in series) for series in exporters.values())) > 0
+    }
+    # Names an earlier source has no READY replica of (or SkyServe shuts down): not the later's.
+    before_k8s = set(ss_down) | {n for n, v in ss_ready.items() if v == 0}
+    before_bm = before_k8s | {n for n, v in k8s_ready.items() if v == 0}
+    return {
+        (SERVICE_ALERTS[0], "skyserve"): {n: 0 for n, v in ss_ready.items() if v == 0 and n not in ss_down},
+        (SERVICE_ALERTS[0], "kubernetes"): {
+            n: 0 for n, v in k8s_ready.items() if v == 0 and k8s_kept[n] > 0 and n not in before_k8s
+        },
+        (SERVICE_ALERTS[0], "baremetal"): {
+            n: 0 for n in replicas if n not in bm_ready and n not in before_bm
+        },
+        (SERVICE_ALERTS[1], "skyserve"): {n: v for n, v in ss_short.items() if n not in ss_down},
+        (SERVICE_ALERTS[1], "kubernetes"): {
+            n: v for n, v in k8s_short.items() if n not in ss_short and n not in before_k8s
+        },
+        (SERVICE_ALERTS[1], "baremetal"): {
+            n: v
+            for n, v in bm_short.items()
+            if n not in ss_short and n not in k8s_short and n not in before_bm
+        },
+    }
+
+
+def test_service_alerts_cover_every_source_of_the_demo_once_per_service(
+    exporter: Exporter, prometheus: str
+) -> None:
+    """The no-READY and shortfall variants of each source return, on the demo's moving fleet, what
+    the runbooks say, never one service name from two sources; the failing bare-metal node's
+    replica makes its service `embed` short by one, as a pending alert labelled source="baremetal"."""
+    url = prometheus
+    rules = service_alert_rules()
+    assert set(rules) == {(alert, source) for alert in SERVICE_ALERTS for source in SOURCES}
+    # Every source's data, already a few seconds old: the instants queried below are in the past.
+    for family in (
+        'skyserve_service_replicas{status="READY"}',
+        'skyserve_kubernetes_service_replicas{status="READY"}',
+        'skyserve_replica_status{source="baremetal",status="NOT_READY"}',
+    ):
+        wait_for(partial(data_before, url, family, 3), DATA_DEADLINE, f"{family} to have data", step=0.5)
+    pending = 'ALERTS{alertname="SkyServeReplicasBelowTarget",alertstate="pending",source="baremetal"}'
+    (alert,) = wait_for(
+        lambda: try_query(url, pending), 30, "the bare-metal shortfall to be pending", step=0.5
+    )
+    assert alert["metric"]["service_name"] == "embed" and alert["metric"]["severity"] == "warning"
+
+    for _ in range(6):  # a few instants: the simulated fleet moves between them
+        at = time.time() - 2  # samples up to here have landed
+        expected = expected_service_alerts(url, at)
+        for key, expr in sorted(rules.items()):
+            got = by_service(query_at(url, expr, at))
+            assert got == expected[key], f"{key} at {at}: got {got}, expected {expected[key]}"
+        for alert_name in SERVICE_ALERTS:
+            names = [name for (a, _), found in expected.items() if a == alert_name for name in found]
+            assert len(names) == len(set(names)), f"{alert_name}: a service from two sources at {at}"
+        # The demo's bare metal: embed has one replica on the failing node, llama-70b none.
+        assert expected[(SERVICE_ALERTS[1], "baremetal")] == {"embed": 1}
+        assert expected[(SERVICE_ALERTS[0], "baremetal")] == {}
+        time.sleep(2.5)

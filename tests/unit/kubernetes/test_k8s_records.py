@@ -126,6 +126,13 @@ def test_malformed_objects_are_skipped_and_counted() -> None:
     assert cluster.skipped == {INVALID_POD: 4, NO_SERVICE_NAME: 1, DUPLICATE_POD: 1, INVALID_NODE: 2}
 
 
+def test_a_phase_of_the_wrong_type_does_not_fail_the_run() -> None:
+    odd = pod(name="odd")
+    odd["status"]["phase"] = ["Running"]
+    cluster = parse_cluster([_listing([odd])], RULES)
+    assert [(p.name, p.holds_resources) for p in cluster.pods] == [("odd", True)]
+
+
 def test_skypilot_pods_are_left_to_the_skyserve_collector_unless_included() -> None:
     sky = pod(name="sky-1", labels={"skypilot-cluster-name": "svc-2ea4", "app.kubernetes.io/name": "svc"})
     listing = _listing([pod(), sky])

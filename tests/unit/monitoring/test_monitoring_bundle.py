@@ -281,6 +281,66 @@ def test_every_alert_has_a_firing_and_a_silent_promtool_case() -> None:
         assert rule["alert"] in silent, f"{rule['alert']}: no case where it must stay silent"
 
 
+SERVICE_ALERTS = ("SkyServeServiceNoReadyReplicas", "SkyServeReplicasBelowTarget")
+
+
+def replica_sources() -> set[str]:
+    """The collectors that emit replicas; each one's name is its replicas' `source` label."""
+    return {
+        name
+        for name, table in all_tables().items()
+        if any(spec.name == "skyserve_replica_status" for spec in table)
+    }
+
+
+def alert_checks() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(promtool test case, alert_rule_test check) for every check of every rule test file."""
+    return [
+        (case, check)
+        for path in RULE_TESTS
+        for case in load_yaml(path)["tests"]
+        for check in case.get("alert_rule_test", [])
+    ]
+
+
+def test_the_service_alerts_have_one_rule_per_replica_source() -> None:
+    assert replica_sources() == {"skyserve", "kubernetes", "baremetal"}
+    for name in SERVICE_ALERTS:
+        variants = [rule for rule in alerts() if rule["alert"] == name]
+        assert sorted(rule["labels"].get("source", "") for rule in variants) == sorted(replica_sources())
+        # One alert whatever the source: the same severity and the same `for`.
+        assert len({(rule["labels"]["severity"], rule["for"]) for rule in variants}) == 1, name
+
+
+def test_every_source_of_the_service_alerts_has_a_firing_and_a_silent_promtool_case() -> None:
+    firing = {
+        (check["alertname"], alert["exp_labels"].get("source"))
+        for _, check in alert_checks()
+        for alert in check.get("exp_alerts") or []
+    }
+    for rule in alerts():
+        if rule["alert"] not in SERVICE_ALERTS:
+            continue
+        source = rule["labels"]["source"]
+        assert (rule["alert"], source) in firing, f"{rule['alert']}: no firing case for source {source}"
+        # A silent case (no check of it expects this alert) feeds the family the variant reads
+        # first, its source's own, so that the variant's quiet states are tested.
+        family, matchers = SELECTOR.search(rule["expr"]).groups()  # type: ignore[union-attr]
+        wanted = [family + "{"] + ([f'source="{source}"'] if "source=" in matchers else [])
+        silent = [
+            case
+            for case in {id(case): case for case, _ in alert_checks()}.values()
+            if any(check["alertname"] == rule["alert"] for check in case["alert_rule_test"])
+            and not any(
+                check.get("exp_alerts")
+                for check in case["alert_rule_test"]
+                if check["alertname"] == rule["alert"]
+            )
+            and any(all(part in series["series"] for part in wanted) for series in case["input_series"])
+        ]
+        assert silent, f"{rule['alert']}: no case where it must stay silent for source {source}"
+
+
 def test_every_recording_rule_has_a_promtool_case() -> None:
     tested = {
         check["expr"].strip()
@@ -305,6 +365,19 @@ def test_alertmanager_routes_every_severity() -> None:
         if (match := re.fullmatch(r'severity="(\w+)"', matcher))
     }
     assert {rule["labels"]["severity"] for rule in alerts()} <= routed
+
+
+def test_alertmanager_inhibits_the_shortfall_only_for_the_same_service_and_source() -> None:
+    # A Deployment without a READY pod says nothing about a SkyServe service of the same name.
+    config = load_yaml(MONITORING / "alertmanager" / "alertmanager.yml")
+    (rule,) = [
+        rule
+        for rule in config["inhibit_rules"]
+        if rule["source_matchers"] == ['alertname="SkyServeServiceNoReadyReplicas"']
+    ]
+    assert rule["target_matchers"] == ['alertname="SkyServeReplicasBelowTarget"']
+    assert set(rule["equal"]) == {"service_name", "source"}
+    assert "source" in config["route"]["group_by"]
 
 
 # --- Prometheus config, Grafana provisioning, compose ----------------------------------------

@@ -26,6 +26,7 @@ def test_fault_values() -> None:
         "error_500",
         "garbage",
         "auth",
+        "offline",
         "trickle",
         "huge",
         "deep",

@@ -71,11 +71,8 @@ def test_no_token_against_a_server_without_one(open_sim: Simulator) -> None:
 def test_a_token_against_a_server_without_service_accounts_fails_as_auth(
     open_sim: Simulator, tmp_path: Path, source: str
 ) -> None:
-    """The server answers 401 ``{"detail": "Service account authentication disabled"}``.
-
-    Today the error reads ``health check: http://127.0.0.1:<port> refused our credentials
-    (HTTP 401)``: the server's detail is not in it yet. Only what must stay true is asserted.
-    """
+    """The server answers 401 ``{"detail": "Service account authentication disabled"}``, and that
+    reason is what the error (and so the status page) says, without the token."""
     section: dict[str, Any] = {"endpoint": open_sim.url}
     environ: dict[str, str] = {}
     if source == "token_file":
@@ -87,7 +84,10 @@ def test_a_token_against_a_server_without_service_accounts_fails_as_auth(
     snapshot = _run(section, environ)
     assert not snapshot.ok
     assert snapshot.error_kind == ErrorKind.AUTH
-    assert snapshot.error is not None
+    assert snapshot.error == (
+        f"health check: {open_sim.url} refused our credentials (HTTP 401): "
+        "Service account authentication disabled"
+    )
     assert TOKEN not in snapshot.error
     assert TOKEN[len("sky_") :] not in snapshot.error
 
@@ -98,10 +98,12 @@ def test_basic_auth_in_the_endpoint_url(basic_sim: Simulator) -> None:
 
 
 def test_basic_auth_with_a_wrong_password_fails_as_auth(basic_sim: Simulator) -> None:
+    """The basic-auth refusal's body is a bare JSON string, not ``{"detail": ...}``: read it too."""
     snapshot = _run({"endpoint": _with_credentials(basic_sim.url, USER, "wrong-pass")})
     assert not snapshot.ok
     assert snapshot.error_kind == ErrorKind.AUTH
     assert snapshot.error is not None
+    assert snapshot.error.endswith("refused our credentials (HTTP 401): Invalid credentials")
     assert "wrong-pass" not in snapshot.error
 
 
@@ -109,6 +111,8 @@ def test_basic_auth_without_credentials_fails_as_auth(basic_sim: Simulator) -> N
     snapshot = _run({"endpoint": basic_sim.url})
     assert not snapshot.ok
     assert snapshot.error_kind == ErrorKind.AUTH
+    assert snapshot.error is not None
+    assert snapshot.error.endswith("refused our credentials (HTTP 401): Authentication required")
 
 
 def test_runs_survive_the_server_dropping_an_idle_pooled_connection() -> None:

@@ -23,8 +23,10 @@ from tests.unit.skyserve.helpers import ENDPOINT, load
 
 HEALTH = f"{ENDPOINT}/api/health"
 STATUS = f"{ENDPOINT}/serve/status"
+CLUSTERS = f"{ENDPOINT}/status"
 GET = f"{ENDPOINT}/api/get"
 REQUEST_ID = "4f9c3e2a-8f1d-4c57-9a51-2d6ad7c1b0e7"
+CLUSTERS_REQUEST_ID = "9d2b7c4e-5a1f-4e3b-8c6d-7f0a1b2c3d4e"
 SERVER_HEADERS = {"X-SkyPilot-API-Version": "62", "X-SkyPilot-Version": "0.14.1"}
 PASSWORD = "s3cr3t-pass"
 
@@ -74,6 +76,27 @@ def test_fetch_follows_the_skypilot_request_flow(mock: responses.RequestsMock) -
         json=load("api_get_serve_status.json"),
         match=[matchers.query_param_matcher({"request_id": REQUEST_ID})],
     )
+    # The CLI's question, with the fields whose server-side defaults would send the controller's
+    # SSH key, creation YAML and pickled handle turned off.
+    expected_body = {
+        "cluster_names": ["sky-serve-controller-*"],
+        "all_users": True,
+        "refresh": "NONE",
+        "include_credentials": False,
+        "summary_response": True,
+        "include_handle": False,
+    }
+    mock.post(
+        CLUSTERS,
+        json=None,
+        headers={"X-Skypilot-Request-ID": CLUSTERS_REQUEST_ID},
+        match=[matchers.json_params_matcher(expected_body)],
+    )
+    mock.get(
+        GET,
+        json=load("api_get_status_controllers.json"),
+        match=[matchers.query_param_matcher({"request_id": CLUSTERS_REQUEST_ID})],
+    )
     result = _client().fetch()
     assert [s.get("name") if isinstance(s, dict) else s for s in result.services] == [
         "llama-svc",
@@ -82,6 +105,17 @@ def test_fetch_follows_the_skypilot_request_flow(mock: responses.RequestsMock) -
         "embed-svc",
     ]
     assert result.upstream == {"version": "0.14.1", "api_version": "62"}
+    assert result.controllers.problem is None
+    assert [(r["name"], r["status"]) for r in result.controllers.records] == [
+        ("sky-serve-controller-7f3e9a1c", "UP")
+    ]
+    assert [call.request.url.split("?")[0] for call in mock.calls if call.request.url] == [
+        HEALTH,
+        STATUS,
+        GET,
+        CLUSTERS,
+        GET,
+    ]
     for call in mock.calls:
         assert call.request.headers["X-SkyPilot-API-Version"] == "62"
         assert call.request.headers["X-SkyPilot-Version"] == "0.14.1"
@@ -178,8 +212,10 @@ def test_each_request_gets_the_remaining_budget(mock: responses.RequestsMock) ->
     mock.add_callback(responses.GET, HEALTH, callback=slow_health)
     mock.post(STATUS, headers={"X-Skypilot-Request-ID": REQUEST_ID})
     mock.get(GET, json=load("api_get_serve_status.json"))
+    mock.post(CLUSTERS, headers={"X-Skypilot-Request-ID": REQUEST_ID})
     _client(timeout=10.0, monotonic=clock).fetch()
-    assert [_timeout(call) for call in mock.calls] == [10.0, 7.0, 7.0]
+    # The controller's status call gets half of what is left once the services are in.
+    assert [_timeout(call) for call in mock.calls] == [10.0, 7.0, 7.0, 3.5, 3.5]
 
 
 def _refuse(mock: responses.RequestsMock) -> None:

@@ -1,4 +1,5 @@
-"""Golden exposition of the SkyServe collector, built from the recorded /api/get fixture.
+"""Golden exposition of the SkyServe collector, built from the recorded /api/get fixtures
+(serve.status's services and status's controller).
 
 The rendered text exposition must equal ``golden/skyserve.prom`` byte for byte. When a change to
 the exposition is intended, regenerate the file with::
@@ -12,11 +13,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from collectors.pricing import PriceBook, PricingConfig
-from collectors.skyserve.client import ServeStatusAnswer
+from collectors.skyserve.client import ControllerAnswer, ServeStatusAnswer, decode_list
 from collectors.skyserve.collector import Polled, SkyServeCollector
 from simulator.demo import demo_catalog_dir
 from tests.unit.golden import assert_golden, exposition
-from tests.unit.skyserve.helpers import ENDPOINT, context, recorded_services
+from tests.unit.skyserve.helpers import ENDPOINT, context, load, recorded_services
 
 GOLDEN = Path(__file__).parent / "golden" / "skyserve.prom"
 NOW = 1_795_830_000.0
@@ -34,7 +35,13 @@ def _collector() -> SkyServeCollector:
 
 
 def _polled() -> Polled:
-    return Polled.decode(ServeStatusAnswer(services=tuple(recorded_services()), upstream=UPSTREAM))
+    controllers = decode_list(load("api_get_status_controllers.json")["return_value"], "status")
+    answer = ServeStatusAnswer(
+        services=tuple(recorded_services()),
+        upstream=UPSTREAM,
+        controllers=ControllerAnswer(records=tuple(controllers)),
+    )
+    return Polled.decode(answer)
 
 
 def test_exposition_matches_the_golden_file() -> None:

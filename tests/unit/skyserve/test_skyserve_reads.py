@@ -26,6 +26,7 @@ from exporter.series import Format, encode_families
 from tests.unit.skyserve.helpers import context, load
 
 REQUEST_ID = "4f9c3e2a-8f1d-4c57-9a51-2d6ad7c1b0e7"
+CLUSTERS_REQUEST_ID = "9d2b7c4e-5a1f-4e3b-8c6d-7f0a1b2c3d4e"
 SERVER_HEADERS = {"X-SkyPilot-API-Version": "62", "X-SkyPilot-Version": "0.14.1"}
 DEEP = "[" * 100_000 + "]" * 100_000
 LONE = "\ud800"  # a lone surrogate: JSON's "\ud800" escape decodes to it, UTF-8 cannot hold it
@@ -67,12 +68,17 @@ def _api(
     health: Handler | None = None,
     submit: Handler | None = None,
 ) -> str:
-    """Serve the three calls of a poll; returns the endpoint."""
+    """Serve the calls of a poll (``get`` answers serve.status's /api/get); returns the endpoint."""
     ok_health = _json(load("api_health.json"), headers=SERVER_HEADERS)
     ok_submit = _json(None, headers={"X-Skypilot-Request-ID": REQUEST_ID})
     ok_get = _json(load("api_get_serve_status.json"))
     server.expect_request("/api/health").respond_with_handler(health or ok_health)
     server.expect_request("/serve/status", method="POST").respond_with_handler(submit or ok_submit)
+    clusters_submit = _json(None, headers={"X-Skypilot-Request-ID": CLUSTERS_REQUEST_ID})
+    server.expect_request("/status", method="POST").respond_with_handler(clusters_submit)
+    server.expect_request("/api/get", query_string={"request_id": CLUSTERS_REQUEST_ID}).respond_with_handler(
+        _json(load("api_get_status_controllers.json"))
+    )
     server.expect_request("/api/get").respond_with_handler(get or ok_get)
     return server.url_for("").rstrip("/")
 
