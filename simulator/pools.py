@@ -134,10 +134,10 @@ class Pools:
         return self._worker(spec, worker_id, launched, now, "READY")
 
     def _worker(self, spec: PoolSpec, worker_id: int, launched: int, now: float, status: str) -> Worker:
-        slot = int(now // JOB_SECONDS)
+        slot = int(max(0.0, now - self._start) // JOB_SECONDS) + 1
         busy = _fraction(spec.name, worker_id, slot) < spec.busy_share
         # Job ids grow with time, one per (slot, pool, worker), as the jobs table's would.
-        job_id = slot * 1000 + int(_fraction(spec.name) * 100) * 10 + worker_id
+        job_id = slot * 100 + self.specs.index(spec) * 10 + worker_id
         return Worker(worker_id, status, launched, (job_id,) if busy else ())
 
     def records(self, now: float) -> list[dict[str, Any]]:

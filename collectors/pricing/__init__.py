@@ -17,7 +17,7 @@ from collectors.pricing.prices import (
     PriceSource,
     unpriced,
 )
-from collectors.pricing.replica_costs import REPLICA_COST_SPECS, PricedReplica, ReplicaCosts
+from collectors.pricing.replica_costs import REPLICA_COST_SPECS, CostAccrual, PricedReplica, ReplicaCosts
 
 __all__ = [
     "HOURS_PER_MONTH",
@@ -27,6 +27,7 @@ __all__ = [
     "PRICING_METRICS",
     "REPLICA_COST_SPECS",
     "CatalogHealth",
+    "CostAccrual",
     "KubernetesPricing",
     "Price",
     "PriceBook",

@@ -1,4 +1,5 @@
-"""REST client for the SkyPilot API server: health, ``serve.status``, then ``status`` for the controller.
+"""REST client for the SkyPilot API server: health, ``serve.status``, ``status`` for the controllers,
+then ``jobs.pool_status``.
 
 Each request is submitted and long-polled through ``/api/get``. ``status`` for the serve controller
 cluster is asked on every poll, after ``serve.status``, with at most half of what is left of the
@@ -33,7 +34,7 @@ from typing import Any
 import requests
 
 from collectors.skyserve.config import Connection
-from collectors.skyserve.records import SERVE_CONTROLLER_PREFIX
+from collectors.skyserve.records import JOBS_CONTROLLER_PREFIX, SERVE_CONTROLLER_PREFIX
 from exporter.deadline import Deadline
 from exporter.errors import (
     CollectorError,
@@ -72,7 +73,7 @@ SERVE_STATUS_BODY: dict[str, Any] = {"service_names": None}
 # controller's last_creation_yaml (which may hold secrets) and include_handle its pickled handle;
 # a server older than these fields ignores them (BasePayload: extra="ignore").
 CONTROLLER_STATUS_BODY: dict[str, Any] = {
-    "cluster_names": [SERVE_CONTROLLER_PREFIX + "*"],
+    "cluster_names": [SERVE_CONTROLLER_PREFIX + "*", JOBS_CONTROLLER_PREFIX + "*"],
     "all_users": True,
     "refresh": "NONE",
     "include_credentials": False,
@@ -82,6 +83,16 @@ CONTROLLER_STATUS_BODY: dict[str, Any] = {
 # The controller's answer may take at most this share of what is left of the poll's budget once
 # serve.status is in, so that a slow status call leaves the services time to be parsed and encoded.
 CONTROLLER_SHARE = 0.5
+# What sky.jobs.pool_status sends (sky/serve/client/impl.py status(pool=True): JobsPoolStatusBody).
+POOL_STATUS_BODY: dict[str, Any] = {"pool_names": None}
+# The pools' answer may take this share of what is left once the controllers are in.
+POOL_SHARE = 0.5
+# impl.status(pool=True) when the jobs controller is missing or STOPPED: the jobs controller's hint.
+NO_POOLS_MESSAGE = "No in-progress managed jobs"
+# Why the pools are missing from a poll (skyserve_exporter_records_skipped_total reasons).
+POOLS_UNSUPPORTED = "pool_status_unsupported"  # an API server without /jobs/pool_status (404)
+POOLS_FORBIDDEN = "pool_status_forbidden"  # 401/403: the user may not read pools
+POOLS_FAILED = "pool_status_failed"  # anything else: a timeout, a server error
 
 _MAX_MESSAGE = 400
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -135,12 +146,27 @@ class ControllerAnswer:
 
 
 @dataclass(frozen=True)
+class PoolAnswer:
+    """The ``jobs.pool_status`` answer: raw pool records, or why there are none.
+
+    ``reason`` (one of the ``POOLS_*`` reasons) and ``problem`` are set when the call failed; as for
+    the controllers, that never fails the poll.
+    """
+
+    records: tuple[Any, ...] = ()
+    reason: str | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
 class ServeStatusAnswer:
-    """What one poll brought back: the raw service and controller records and the server's version info."""
+    """What one poll brought back: the raw service, controller and pool records and the server's
+    version info."""
 
     services: tuple[Any, ...]
     upstream: Mapping[str, str]
     controllers: ControllerAnswer = ControllerAnswer()
+    pools: PoolAnswer = PoolAnswer()
 
 
 @dataclass(frozen=True)
@@ -152,6 +178,9 @@ class RemoteError:
 
     def means_no_services(self) -> bool:
         return self.type == NO_SERVICES_TYPE and NO_SERVICES_MESSAGE in self.message
+
+    def means_no_pools(self) -> bool:
+        return self.type == NO_SERVICES_TYPE and NO_POOLS_MESSAGE in self.message
 
     def is_runtime_error(self) -> bool:
         return self.type == RUNTIME_ERROR
@@ -171,6 +200,10 @@ class RequestPayload:
     status: str
     return_value: str | None
     error: RemoteError | None
+
+
+class _NoRoute(UpstreamParseError):
+    """The server has no such route (HTTP 404 on submit)."""
 
 
 @dataclass(frozen=True)
@@ -196,7 +229,9 @@ class SkyServeClient:
         sleep: Callable[[float], None] = time.sleep,
         retry_delay: float = 0.5,
         body_size_limit: int = DEFAULT_BODY_SIZE_LIMIT,
+        pools: bool = True,
     ) -> None:
+        self._pools = pools
         self._session = session
         self._connection = connection
         self._timeout = timeout
@@ -219,7 +254,28 @@ class SkyServeClient:
         if isinstance(outcome, RemoteError):
             _unless_no_services(outcome, controllers)
             outcome = []
-        return ServeStatusAnswer(services=tuple(outcome), upstream=upstream, controllers=controllers)
+        pools = self._pool_status(deadline, headers) if self._pools else PoolAnswer()
+        return ServeStatusAnswer(
+            services=tuple(outcome), upstream=upstream, controllers=controllers, pools=pools
+        )
+
+    def _pool_status(self, deadline: Deadline, headers: dict[str, str]) -> PoolAnswer:
+        """``jobs.pool_status``, or why it could not be had: no such route, no permission, a failure."""
+        try:
+            share = Deadline(deadline.remaining() * POOL_SHARE, self._monotonic, "pool status")
+            request_id = self._submit(
+                "/jobs/pool_status", POOL_STATUS_BODY, "jobs.pool_status", share, headers, not_found=_NoRoute
+            )
+            payload = self._wait(request_id, "jobs.pool_status", share, headers)
+            if payload.error is not None and payload.error.means_no_pools():
+                return PoolAnswer()  # no jobs controller (or a STOPPED one): no pools
+            return PoolAnswer(records=tuple(_result_list(payload, "jobs.pool_status")))
+        except _NoRoute as exc:
+            return PoolAnswer(reason=POOLS_UNSUPPORTED, problem=f"the API server has no pools: {exc}")
+        except UpstreamAuthError as exc:
+            return PoolAnswer(reason=POOLS_FORBIDDEN, problem=str(exc))
+        except CollectorError as exc:
+            return PoolAnswer(reason=POOLS_FAILED, problem=str(exc))
 
     def _controllers(self, deadline: Deadline, headers: dict[str, str]) -> ControllerAnswer:
         """``status`` for the controller clusters, or why it could not be had."""
@@ -258,10 +314,17 @@ class SkyServeClient:
         return {key: text for key, text in texts.items() if encodable(text)}
 
     def _submit(
-        self, path: str, body: Mapping[str, Any], what: str, deadline: Deadline, headers: dict[str, str]
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        what: str,
+        deadline: Deadline,
+        headers: dict[str, str],
+        *,
+        not_found: type[CollectorError] = UpstreamParseError,
     ) -> str:
         answer = self._request("POST", path, deadline, headers, json=body)
-        self._check(answer, what, not_found=UpstreamParseError)
+        self._check(answer, what, not_found=not_found)
         request_id = answer.headers.get(REQUEST_ID_HEADER) or answer.headers.get(LEGACY_REQUEST_ID_HEADER)
         if not request_id:
             raise UpstreamParseError(f"{what} answer from {self.server} has no {REQUEST_ID_HEADER} header")
