@@ -113,9 +113,20 @@ class ControllerAnswer:
 
     def serve_controller_down(self) -> bool | None:
         """The CLI's test: no serve controller, or the latest launched one STOPPED. None: unknown."""
+        return self._down(SERVE_CONTROLLER_PREFIX)
+
+    def jobs_controller_down(self) -> bool | None:
+        """The same test for the jobs controller, which keeps the pools. None: unknown.
+
+        (``sky jobs pool status`` asks about the serve controller here, which says nothing about
+        pools; the jobs controller is the one ``impl.status(pool=True)`` needs.)
+        """
+        return self._down(JOBS_CONTROLLER_PREFIX)
+
+    def _down(self, prefix: str) -> bool | None:
         if self.problem is not None:
             return None
-        latest = self._latest_serve_controller()
+        latest = self._latest(prefix)
         if latest is None:
             return True
         status = latest.get("status")
@@ -125,13 +136,13 @@ class ControllerAnswer:
         """The serve controller's state in words, for an error message."""
         if self.problem is not None:
             return f"the serve controller's status is unknown: {self.problem}"
-        latest = self._latest_serve_controller()
+        latest = self._latest(SERVE_CONTROLLER_PREFIX)
         if latest is None:
             return "there is no serve controller"
         name, status = (clean_message(str(latest.get(key))) for key in ("name", "status"))
         return f"serve controller {name} is {status}"
 
-    def _latest_serve_controller(self) -> Mapping[str, Any] | None:
+    def _latest(self, prefix: str) -> Mapping[str, Any] | None:
         # status lists clusters by launched_at, latest first; the CLI reads the first.
         return next(
             (
@@ -139,7 +150,7 @@ class ControllerAnswer:
                 for record in self.records
                 if isinstance(record, Mapping)
                 and isinstance(record.get("name"), str)
-                and record["name"].startswith(SERVE_CONTROLLER_PREFIX)
+                and record["name"].startswith(prefix)
             ),
             None,
         )
@@ -254,20 +265,30 @@ class SkyServeClient:
         if isinstance(outcome, RemoteError):
             _unless_no_services(outcome, controllers)
             outcome = []
-        pools = self._pool_status(deadline, headers) if self._pools else PoolAnswer()
+        pools = self._pool_status(deadline, headers, controllers) if self._pools else PoolAnswer()
         return ServeStatusAnswer(
             services=tuple(outcome), upstream=upstream, controllers=controllers, pools=pools
         )
 
-    def _pool_status(self, deadline: Deadline, headers: dict[str, str]) -> PoolAnswer:
-        """``jobs.pool_status``, or why it could not be had: no such route, no permission, a failure."""
+    def _pool_status(
+        self, deadline: Deadline, headers: dict[str, str], controllers: ControllerAnswer
+    ) -> PoolAnswer:
+        """``jobs.pool_status``, or why it could not be had: no such route, no permission, a failure.
+
+        As for the services, a RuntimeError (an API server without internet fails every
+        ``pool_status`` so) while there is no jobs controller, or the latest one is STOPPED, means
+        no pools.
+        """
         try:
             share = Deadline(deadline.remaining() * POOL_SHARE, self._monotonic, "pool status")
             request_id = self._submit(
                 "/jobs/pool_status", POOL_STATUS_BODY, "jobs.pool_status", share, headers, not_found=_NoRoute
             )
             payload = self._wait(request_id, "jobs.pool_status", share, headers)
-            if payload.error is not None and payload.error.means_no_pools():
+            error = payload.error
+            if error is not None and (
+                error.means_no_pools() or (error.is_runtime_error() and controllers.jobs_controller_down())
+            ):
                 return PoolAnswer()  # no jobs controller (or a STOPPED one): no pools
             return PoolAnswer(records=tuple(_result_list(payload, "jobs.pool_status")))
         except _NoRoute as exc:

@@ -11,6 +11,7 @@ import responses
 
 from collectors.pricing import PriceBook, PricingConfig
 from collectors.skyserve.client import (
+    POOLS_FAILED,
     POOLS_FORBIDDEN,
     POOLS_UNSUPPORTED,
     SkyServeClient,
@@ -22,7 +23,7 @@ from collectors.skyserve.metrics import controller_price_query, price_query
 from collectors.skyserve.records import POOL, parse_controllers, parse_pools
 from exporter.collector import CollectorContext
 from exporter.series import Format, encode_families
-from simulator import ControllerState, Simulator
+from simulator import ControllerState, Fault, Simulator
 from simulator.demo import demo_catalog_dir
 from tests.unit.pricing.oracle import Case, ask_skypilot, install
 from tests.unit.skyserve.helpers import ENDPOINT, context, load, render, samples, value
@@ -131,6 +132,23 @@ def test_no_jobs_controller_means_no_pools_and_nothing_skipped() -> None:
         build = collector.build(collector.fetch(), NOW)
     assert build.skipped == {}
     assert not any(family.samples for family in build.families if family.name == "skyserve_pool_status")
+
+
+@pytest.mark.parametrize(
+    ("jobs_controller", "skipped"),
+    [(ControllerState.ABSENT, {}), (ControllerState.STOPPED, {}), (ControllerState.UP, {POOLS_FAILED: 1})],
+)
+def test_an_api_server_without_internet_has_no_pools_unless_the_jobs_controller_is_up(
+    jobs_controller: ControllerState, skipped: dict[str, int]
+) -> None:
+    """``pool_status`` fails its network check as ``serve status`` does; with no live jobs controller
+    that means no pools, as for the services."""
+    with Simulator(services=0, replicas_per_service=0, seed=4, pools=1) as sim:
+        sim.set_jobs_controller(jobs_controller)
+        sim.set_fault(Fault.OFFLINE)
+        collector = _collector(sim.url)
+        build = collector.build(collector.fetch(), NOW)
+    assert build.skipped == skipped
 
 
 def test_pools_off_asks_nothing() -> None:
