@@ -6,6 +6,7 @@ controller decodes into ``StatusResponse``. If either fails on an answer, it is 
 server sends.
 """
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,3 +107,28 @@ def test_workers_scale_and_take_jobs() -> None:
     assert {"PROVISIONING", "STARTING", "READY", "SHUTTING_DOWN"} <= seen_status
     assert busy_and_idle == {True, False}
     assert counts == {spec.max_workers, spec.min_workers}
+
+
+def test_pool_status_requires_pool_names(sim: Simulator) -> None:
+    """``JobsPoolStatusBody.pool_names`` has no default: FastAPI answers 422 without it."""
+    answer = requests.post(sim.url + "/jobs/pool_status", json={}, headers=NEW_CLIENT, timeout=TIMEOUT)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "pool_names"]
+
+
+def test_an_old_client_gets_pickled_worker_handles(sim: Simulator) -> None:
+    """Below API version 51, serialize_serve_status (shared with pools) keeps the base64 handle."""
+    headers = {"X-SkyPilot-API-Version": "40", "X-SkyPilot-Version": "0.10.0"}
+    posted = requests.post(
+        sim.url + "/jobs/pool_status", json={"pool_names": None}, headers=headers, timeout=TIMEOUT
+    )
+    got = requests.get(
+        sim.url + "/api/get",
+        params={"request_id": posted.headers["X-Skypilot-Request-ID"]},
+        headers=headers,
+        timeout=TIMEOUT,
+    ).json()
+    assert got["name"] == "sky.jobs.pool_status"
+    assert got["cluster_name"] == JOBS_CONTROLLER
+    pools = json.loads(got["return_value"])
+    assert all(isinstance(w["handle"], str) for p in pools for w in p["replica_info"])
