@@ -190,13 +190,14 @@ def _worker_dict(spec: PoolSpec, worker: Worker) -> dict[str, Any]:
         "is_spot": spec.spot,
         "launched_at": worker.launched_at,
     }
-    if worker.status != "PROVISIONING":
-        display = describe(_resources(spec))
-        out["cloud"] = spec.shape.cloud
-        out["region"] = spec.region
-        out["resources_str"] = display.resources_str
-        out["resources_str_full"] = display.resources_str_full
-        out["infra"] = display.infra
+    # Every worker modelled here has its cluster (a PROVISIONING one's is being launched), as the
+    # fleet's PROVISIONING replicas do.
+    display = describe(_resources(spec))
+    out["cloud"] = spec.shape.cloud
+    out["region"] = spec.region
+    out["resources_str"] = display.resources_str
+    out["resources_str_full"] = display.resources_str_full
+    out["infra"] = display.infra
     out["handle"] = None
     out["used_by"] = list(worker.used_by)
     return out
