@@ -50,6 +50,7 @@ from collectors.skyserve.metrics import (
     priced_replicas,
 )
 from collectors.skyserve.records import (
+    DUPLICATE_SERVICE,
     Controllers,
     Fleet,
     ReplicaRecord,
@@ -94,7 +95,7 @@ class Polled:
             answer.upstream,
             parse_controllers(found.records),
             found.problem,
-            parse_pools(pools.records),
+            _without_names(parse_pools(pools.records), answer.services),
             PoolAnswer(reason=pools.reason, problem=pools.problem),
         )
 
@@ -228,8 +229,12 @@ class SkyServeCollector:
         add_transitions(out, self._tracker.samples())
         book = self._prices()
         priced = list(priced_replicas(replicas, book))
+        # The idle cost of a pool is its idle workers' prices: only a pool's workers are looked up.
+        pool_names = {pool.name for pool in raw.pools.services}
         hourly = {
-            (p.service_name, p.replica_id): p.price.hourly for p in priced if p.price.hourly is not None
+            (p.service_name, p.replica_id): p.price.hourly
+            for p in priced
+            if p.service_name in pool_names and p.price.hourly is not None
         }
         for pool in raw.pools.services:
             add_pool(out, pool, hourly)
@@ -242,6 +247,19 @@ class SkyServeCollector:
             endpoints=_endpoints(fleet.services),
             upstream=dict(raw.upstream) or None,
         )
+
+
+def _without_names(pools: Fleet, services: tuple[Any, ...]) -> Fleet:
+    """The pools, less any named like a service (counted as duplicate_service): SkyPilot keeps both
+    in one table, so this cannot happen upstream, but two series with one label set would make the
+    whole exposition invalid."""
+    taken = {s.get("name") for s in services if isinstance(s, Mapping)}
+    kept = tuple(pool for pool in pools.services if pool.name not in taken)
+    if len(kept) == len(pools.services):
+        return pools
+    skipped = Counter(pools.skipped)
+    skipped[DUPLICATE_SERVICE] += len(pools.services) - len(kept)
+    return Fleet(services=kept, skipped=dict(skipped))
 
 
 def _summary(service: ServiceRecord) -> ServiceSummary:

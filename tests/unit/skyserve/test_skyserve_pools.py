@@ -14,13 +14,15 @@ from collectors.skyserve.client import (
     POOLS_FAILED,
     POOLS_FORBIDDEN,
     POOLS_UNSUPPORTED,
+    PoolAnswer,
+    ServeStatusAnswer,
     SkyServeClient,
     decode_list,
 )
-from collectors.skyserve.collector import SkyServeCollector
+from collectors.skyserve.collector import Polled, SkyServeCollector
 from collectors.skyserve.config import Connection, TokenSource
 from collectors.skyserve.metrics import controller_price_query, price_query
-from collectors.skyserve.records import POOL, parse_controllers, parse_pools
+from collectors.skyserve.records import DUPLICATE_SERVICE, POOL, parse_controllers, parse_pools
 from exporter.collector import CollectorContext
 from exporter.series import Format, encode_families
 from simulator import ControllerState, Fault, Simulator
@@ -69,6 +71,16 @@ def test_a_malformed_used_by_reads_as_no_jobs() -> None:
     raw[0]["replica_info"][1]["used_by"] = [7, "eight", True]
     workers = parse_pools(raw).services[0].replicas
     assert (workers[0].used_by, workers[1].used_by) == ((), (7,))
+
+
+def test_a_pool_named_like_a_service_is_skipped() -> None:
+    pools = _recorded_pools()
+    services = [{**pools[1], "pool": False}]  # a service named train-h100
+    polled = Polled.decode(
+        ServeStatusAnswer(services=tuple(services), upstream={}, pools=PoolAnswer(records=tuple(pools)))
+    )
+    assert [p.name for p in polled.pools.services] == ["batch-l4"]
+    assert polled.skipped == {DUPLICATE_SERVICE: 1}
 
 
 # -- against the simulator
