@@ -28,13 +28,19 @@ REPLICA_STATUSES = (
 
 _REPLICA = ("service_name", "replica_id", "source")
 
+# What a replica serves: a SkyServe service (every source), or a jobs pool (SkyServe's workers, whose
+# service_name is the pool's name). Only the info family carries it, so every family keyed by
+# service_name, replica_id and source includes pool workers, and a join on the info tells them apart.
+KIND_SERVICE = "service"
+KIND_POOL = "pool"
+
 REPLICA_INFO, REPLICA_STATUS, REPLICA_LAUNCHED, REPLICA_ACCELERATORS, REPLICAS_BY_CLOUD = (
     MetricSpec(
         "skyserve_replica_info",
         "gauge",
         "Replica placement and hardware; always 1. Empty values are not known yet (or, for zone, "
-        "not reliably known).",
-        (*_REPLICA, "version", "cloud", "region", "zone", "instance_type", "accelerator", "spot"),
+        "not reliably known). kind is service, or pool for a worker of a jobs pool.",
+        (*_REPLICA, "version", "cloud", "region", "zone", "instance_type", "accelerator", "spot", "kind"),
     ),
     MetricSpec(
         "skyserve_replica_status",

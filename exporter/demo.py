@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from exporter.collector import CollectorFactory, DemoSection, top_level_key_of
 from exporter.config import ExporterConfig
 from simulator import Simulator
-from simulator.demo import DEMO_TICK_SECONDS
+from simulator.demo import DEMO_POOLS, DEMO_TICK_SECONDS
 
 DEMO_BAREMETAL_NODES = 4  # the last one fails its health checks
 # Simulated GKE, EKS, AKS and on-prem clusters, reached through a generated kubeconfig.
@@ -36,6 +36,7 @@ def start_simulator(options: DemoOptions) -> Simulator:
         kubernetes_pods=DEMO_KUBERNETES_PODS,
         kubernetes_nodes=DEMO_KUBERNETES_NODES,
         kubernetes_clusters=DEMO_KUBERNETES_CLUSTERS,
+        pools=DEMO_POOLS,
     )
     return simulator.start()
 

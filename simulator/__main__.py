@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="the serve controller's state (default: UP with services, absent without)",
     )
+    parser.add_argument(
+        "--pools", type=int, default=0, help="jobs pools the jobs controller keeps (0: no jobs controller)"
+    )
+    parser.add_argument(
+        "--no-pool-route", action="store_true", help="answer /jobs/pool_status 404, as a server without pools"
+    )
     return parser
 
 
@@ -57,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
         basic_auth=_basic_auth(args.basic_auth),
         keep_alive_timeout=args.keep_alive_timeout,
         controller=None if args.controller is None else ControllerState(args.controller),
+        pools=args.pools,
+        pool_route=not args.no_pool_route,
     )
     with simulator:
         print(f"SkyPilot API server: {simulator.url}", flush=True)

@@ -1,5 +1,5 @@
 """The simulated SkyPilot API server: ``/api/health``, ``POST /serve/status``, ``POST /status``,
-``/api/get``.
+``POST /jobs/pool_status``, ``/api/get``.
 
 Behaviour follows skypilot 0.14.1 ``sky/server/server.py``, whose middlewares run outermost first:
 ``RequestIDMiddleware`` gives every response a fresh ``X-Skypilot-Request-ID``; the auth middlewares
@@ -28,9 +28,16 @@ from simulator.counter import RequestCounter
 from simulator.faults import Fault, FaultSwitch
 from simulator.fleet import Fleet
 from simulator.http_util import json_response, validation_error, wsgi_request
-from simulator.requests_store import AmbiguousRequest, RequestStore, SimRequest, UnknownRequest
+from simulator.pools import Pools
+from simulator.requests_store import AmbiguousRequest, Outcome, RequestStore, SimRequest, UnknownRequest
 
-_ROUTES = {"/api/health": "GET", "/serve/status": "POST", "/status": "POST", "/api/get": "GET"}
+_ROUTES = {
+    "/api/health": "GET",
+    "/serve/status": "POST",
+    "/status": "POST",
+    "/jobs/pool_status": "POST",
+    "/api/get": "GET",
+}
 # sky/utils/common.py StatusRefreshMode; a StatusBody field pydantic validates as that enum.
 _REFRESH_MODES = ("NONE", "AUTO", "FORCE")
 # pydantic's lax bool: these strings (any case) and the integers 0 and 1.
@@ -48,6 +55,8 @@ class ApiConfig:
     token: str | None = None
     request_delay: float = 0.0
     basic_auth: tuple[str, str] | None = None
+    # False: an API server from before pools (0.10 and older), which answers /jobs/pool_status 404.
+    pool_route: bool = True
 
 
 class BadApiVersion(ValueError):
@@ -92,17 +101,15 @@ def _server_error(exc: BaseException, origin: str) -> Response:
     return Response(wire.server_error_text(exc, origin), status=500, mimetype="text/plain")
 
 
-def _service_names(body: dict[str, Any]) -> tuple[str, ...] | Response | None:
-    names = body["service_names"]
+def _service_names(body: dict[str, Any], key: str = "service_names") -> tuple[str, ...] | Response | None:
+    names = body[key]
     if names is None:
         return None
     if isinstance(names, str):
         return (names,)
     if isinstance(names, list) and all(isinstance(n, str) for n in names):
         return tuple(names)
-    return validation_error(
-        "list_type", ["body", "service_names", "list[str]"], "Input should be a valid list", names
-    )
+    return validation_error("list_type", ["body", key, "list[str]"], "Input should be a valid list", names)
 
 
 def _json_body(request: Request, required: bool) -> dict[str, Any] | Response:
@@ -137,13 +144,14 @@ def _json_body(request: Request, required: bool) -> dict[str, Any] | Response:
     return body
 
 
-def _parse_status_body(request: Request) -> tuple[str, ...] | Response | None:
+def _parse_status_body(request: Request, key: str = "service_names") -> tuple[str, ...] | Response | None:
+    """``ServeStatusBody`` (``service_names``) or ``JobsPoolStatusBody`` (``pool_names``): required."""
     body = _json_body(request, required=True)
     if isinstance(body, Response):
         return body
-    if "service_names" not in body:
-        return validation_error("missing", ["body", "service_names"], "Field required", body)
-    return _service_names(body)
+    if key not in body:
+        return validation_error("missing", ["body", key], "Field required", body)
+    return _service_names(body, key)
 
 
 def _lax_bool(value: Any, field: str) -> bool | Response:
@@ -200,12 +208,17 @@ class ApiApp:
         clock: Callable[[], float] = time.time,
         *,
         controller: Controller | None = None,
+        jobs_controller: Controller | None = None,
+        pools: Pools | None = None,
     ) -> None:
-        """``controller``: the serve controller (default: UP, launched three days before the fleet)."""
+        """``controller``: the serve controller (default: UP, launched three days before the fleet);
+        ``jobs_controller``: the jobs controller (default: none); ``pools``: what it keeps."""
         self._fleet = fleet
         self._controller = controller or Controller(
             ControllerState.UP, int(fleet.now) - CONTROLLER_AGE_SECONDS
         )
+        self._jobs_controller = jobs_controller
+        self._pools = pools
         self._faults = faults
         self._counter = counter
         self._config = config
@@ -251,7 +264,7 @@ class ApiApp:
         self, request: Request, fault: Fault, caller: Passed, api_version: int | None, refuse_all: bool
     ) -> Response:
         method = _ROUTES.get(request.path)
-        if method is None:
+        if method is None or (request.path == "/jobs/pool_status" and not self._config.pool_route):
             return json_response(404, {"detail": "Not Found"})
         if request.method != method:
             return json_response(405, {"detail": "Method Not Allowed"})
@@ -263,6 +276,11 @@ class ApiApp:
         if request.path == "/status":
             query = _parse_cluster_query(request)
             return query if isinstance(query, Response) else self._schedule(request, caller, None, query)
+        if request.path == "/jobs/pool_status":
+            names = _parse_status_body(request, "pool_names")
+            if isinstance(names, Response):
+                return names
+            return self._schedule(request, caller, names, None, pools=True)
         return self._api_get(request, fault, api_version)
 
     def _health(self, caller: Passed, api_version: int | None, refuse_all: bool) -> Response:
@@ -279,9 +297,16 @@ class ApiApp:
         return json_response(200, wire.health_body(None, needs_auth=True, **flags))
 
     def _schedule(
-        self, request: Request, caller: Passed, names: tuple[str, ...] | None, clusters: ClusterQuery | None
+        self,
+        request: Request,
+        caller: Passed,
+        names: tuple[str, ...] | None,
+        clusters: ClusterQuery | None,
+        *,
+        pools: bool = False,
     ) -> Response:
-        """Queue a serve.status (``clusters`` None) or status request; the answer is its id."""
+        """Queue a serve.status (``clusters`` None), jobs.pool_status (``pools``) or status request;
+        the answer is its id."""
         now = self._clock()
         sim_request = SimRequest(
             request_id=str(uuid.uuid4()),
@@ -291,6 +316,7 @@ class ApiApp:
             user_id=_user_id(request, caller),
             pid=os.getpid(),
             clusters=clusters,
+            pools=pools,
         )
         self._store.add(sim_request)
         return json_response(200, None, {wire.REQUEST_ID_HEADER: sim_request.request_id})
@@ -332,9 +358,10 @@ class ApiApp:
         if fault == Fault.ERROR_500:
             outcome = execution.failed("RuntimeError", execution.NETWORK_ERROR, self._clock())
         else:
+            controllers = [c for c in (self._controller, self._jobs_controller) if c is not None]
             outcome = self._store.finish(
                 found.request_id,
-                lambda: execution.run_cluster_status(self._controller, found, self._clock()),
+                lambda: execution.run_cluster_status(controllers, found, self._clock()),
             )
         return_value = outcome.return_value
         if outcome.status == "SUCCEEDED":
@@ -344,16 +371,19 @@ class ApiApp:
             return json_response(500, {"detail": body})
         return json_response(200, body)
 
+    def _run(self, found: SimRequest, offline: bool) -> Outcome:
+        if not found.pools:
+            state = self._controller.state
+            return execution.run_status(self._fleet, state, found, self._clock(), offline)
+        jobs = self._jobs_controller.state if self._jobs_controller is not None else ControllerState.ABSENT
+        pools = self._pools.records(self._fleet.now) if self._pools is not None else []
+        return execution.run_pool_status(pools, jobs, found, self._clock(), offline)
+
     def _finished(self, found: SimRequest, fault: Fault, api_version: int | None) -> Response:
         if fault == Fault.ERROR_500:
             outcome = execution.failed("RuntimeError", execution.NETWORK_ERROR, self._clock())
         else:
-            offline = fault == Fault.OFFLINE
-            state = self._controller.state
-            outcome = self._store.finish(
-                found.request_id,
-                lambda: execution.run_status(self._fleet, state, found, self._clock(), offline),
-            )
+            outcome = self._store.finish(found.request_id, lambda: self._run(found, fault == Fault.OFFLINE))
         return_value = outcome.return_value
         if outcome.status == "SUCCEEDED" and (
             api_version is None or api_version < wire.MIN_LAZY_REPLICA_HANDLE_API_VERSION

@@ -1,4 +1,4 @@
-"""The serve controller cluster, and what ``POST /status`` answers about it.
+"""The controller clusters (serve and jobs), and what ``POST /status`` answers about them.
 
 Mirrors skypilot 0.14.1: ``sky/server/requests/payloads.py`` (``StatusBody`` and its server-side
 defaults), ``sky/backends/backend_utils.py`` ``get_clusters`` (glob names, ``all_users``, the
@@ -26,6 +26,7 @@ from simulator import wire
 
 # sky/utils/common.py: controllers are named after the API server's user hash.
 SERVE_CONTROLLER_PREFIX = "sky-serve-controller-"
+JOBS_CONTROLLER_PREFIX = "sky-jobs-controller-"
 # sky/serve/constants.py CONTROLLER_AUTOSTOP: idle 10 minutes, then stop (not down).
 AUTOSTOP_MINUTES = 10
 # First API version that knows AUTOSTOPPING (return_value_serializers._needs_autostopping_compat).
@@ -37,6 +38,41 @@ CLOUD, REGION, CPUS, MEMORY = "AWS", "us-east-1", "4+", "8+"
 RESOURCES_STR = "1x(cpus=4, mem=16, m6i.xlarge, ...)"
 RESOURCES_STR_FULL = "1x(cpus=4, mem=16, m6i.xlarge, disk=256, ports=['30001-30020'])"
 CLUSTER_HASH = "4c1e7a0f-92d3-4b8e-a6f5-0d2c9b7e1a35"
+
+
+@dataclass(frozen=True)
+class ControllerKind:
+    """What tells the two controllers apart on the wire: name, launch command and resources."""
+
+    name: str
+    command: str
+    cloud: str
+    region: str
+    resources_str: str
+    resources_str_full: str
+    cluster_hash: str
+
+
+SERVE = ControllerKind(
+    wire.SERVE_CONTROLLER_NAME,
+    "sky serve up service.yaml",
+    CLOUD,
+    REGION,
+    RESOURCES_STR,
+    RESOURCES_STR_FULL,
+    CLUSTER_HASH,
+)
+# The jobs controller (sky/jobs/constants.py CONTROLLER_RESOURCES: cpus 4+, memory 4x, a 50 GB disk)
+# on AWS; it keeps the pools' workers as the serve controller keeps the replicas.
+JOBS = ControllerKind(
+    wire.JOBS_CONTROLLER_NAME,
+    "sky jobs pool apply pool.yaml",
+    CLOUD,
+    REGION,
+    "1x(cpus=4, mem=16, m6i.xlarge, ...)",
+    "1x(cpus=4, mem=16, m6i.xlarge, disk=50)",
+    "9d2b5c7e-1f4a-4e8b-b3c6-7a0e5d9f2c18",
+)
 # The controller's creation YAML carries the service's environment: a client must never ask for it.
 CREATION_YAML_SECRET = "hf_simulated_controller_secret"
 # What include_credentials adds: the controller's SSH private key itself.
@@ -74,12 +110,14 @@ class ClusterQuery:
 
 
 class Controller:
-    """The serve controller's state, settable while the simulator serves."""
+    """A controller's state (the serve controller's unless ``kind`` says otherwise), settable while
+    the simulator serves."""
 
-    def __init__(self, state: ControllerState, launched_at: int) -> None:
+    def __init__(self, state: ControllerState, launched_at: int, kind: ControllerKind = SERVE) -> None:
         self._lock = threading.Lock()
         self._state = state
         self.launched_at = launched_at
+        self.kind = kind
 
     @property
     def state(self) -> ControllerState:
@@ -93,13 +131,13 @@ class Controller:
     def records(self, query: ClusterQuery, user_id: str) -> list[dict[str, Any]]:
         """The clusters ``status`` returns for ``query`` from ``user_id``: the controller or nothing."""
         state = self.state
-        name = wire.SERVE_CONTROLLER_NAME
+        name = self.kind.name
         if state is ControllerState.ABSENT or not _selected(name, query.cluster_names):
             return []
         # The controller belongs to the API server's own user: only all_users (or that user) sees it.
         if not query.all_users and user_id != wire.SERVER_USER_HASH:
             return []
-        return [_record(state, query, self.launched_at)]
+        return [_record(state, query, self.launched_at, self.kind)]
 
 
 def compatible(records: list[dict[str, Any]], api_version: int | None) -> list[dict[str, Any]]:
@@ -117,36 +155,38 @@ def _selected(name: str, patterns: tuple[str, ...] | None) -> bool:
     return patterns is None or any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
-def _record(state: ControllerState, query: ClusterQuery, launched_at: int) -> dict[str, Any]:
+def _record(
+    state: ControllerState, query: ClusterQuery, launched_at: int, kind: ControllerKind
+) -> dict[str, Any]:
     """One cluster as ``encode_status`` writes it: StatusResponse's fields in order, None left out."""
     full = not query.summary_response
-    name = wire.SERVE_CONTROLLER_NAME
+    name = kind.name
     fields: list[tuple[str, Any]] = [
         ("name", name),
         ("launched_at", launched_at),
         ("handle", SIMULATED_HANDLE if query.include_handle else None),
-        ("last_use", f"sky serve up service.yaml -n {name}" if full else None),
+        ("last_use", f"{kind.command} -n {name}" if full else None),
         ("status", state.value),
         ("autostop", AUTOSTOP_MINUTES),
         ("to_down", False),
         ("metadata", {} if full else None),
-        ("cluster_hash", CLUSTER_HASH),
+        ("cluster_hash", kind.cluster_hash),
         ("cluster_ever_up", True),
         ("status_updated_at", launched_at + 420 if full else None),
         ("user_hash", wire.SERVER_USER_HASH),
         ("user_name", wire.SERVER_USER_NAME),
         ("workspace", "default"),
         ("last_creation_yaml", _creation_yaml() if full else None),
-        ("last_creation_command", "sky serve up service.yaml" if full else None),
+        ("last_creation_command", kind.command if full else None),
         ("is_managed", False),
         ("last_event", "Cluster is UP." if full else None),
         ("init_kind", "launching" if state is ControllerState.INIT else None),
-        ("resources_str", RESOURCES_STR),
-        ("resources_str_full", RESOURCES_STR_FULL),
+        ("resources_str", kind.resources_str),
+        ("resources_str_full", kind.resources_str_full),
         ("credentials", _credentials() if query.include_credentials else None),
         ("nodes", 1),
-        ("cloud", CLOUD),
-        ("region", REGION),
+        ("cloud", kind.cloud),
+        ("region", kind.region),
         ("cpus", CPUS),
         ("memory", MEMORY),
         ("labels", {}),
@@ -176,7 +216,7 @@ def _credentials() -> dict[str, Any]:
     return {
         "ssh_user": "ubuntu",
         "ssh_private_key": key_path,
-        "ssh_control_name": CLUSTER_HASH[:10],
+        "ssh_control_name": CLUSTER_HASH[:10],  # the same key for both controllers
         "ssh_private_key_content": (
             f"-----BEGIN OPENSSH PRIVATE KEY-----\n{PRIVATE_KEY_MARK}\n-----END OPENSSH PRIVATE KEY-----\n"
         ),

@@ -10,6 +10,9 @@ from typing import Any, Final
 # The fleet moves on every tick; polling at the same pace shows every change.
 DEMO_TICK_SECONDS: Final = 10.0
 DEMO_INTERVAL: Final = "10s"
+# The jobs pools the demo's jobs controller keeps (simulator.pools.DEMO_POOLS): a busy autoscaling
+# pool and an idle pool of 8xH100 workers.
+DEMO_POOLS: Final = 2
 
 # Illustrative rates for the simulator's Kubernetes contexts and SSH pools, in SkyPilot's
 # kubernetes.pricing shape: owned hardware has no list price, so the demo shows what a team

@@ -11,6 +11,7 @@ up; ``serve_state.get_glob_service_names`` (SQL LIKE patterns, ``*`` as wildcard
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from simulator import wire
@@ -20,6 +21,9 @@ from simulator.requests_store import Outcome, SimRequest
 
 NETWORK_ERROR = "Failed to refresh services status due to network error."
 NO_SERVICES = "No live services."
+# impl.status(pool=True): the noun is "pool", and the jobs controller's hint has no "service" to replace.
+POOL_NETWORK_ERROR = "Failed to refresh pools status due to network error."
+NO_POOLS = "No in-progress managed jobs."
 
 
 def _like(pattern: str) -> re.Pattern[str]:
@@ -57,10 +61,30 @@ def run_status(
     return Outcome("SUCCEEDED", json.dumps(services), "null", finished_at)
 
 
-def run_cluster_status(controller: Controller, request: SimRequest, finished_at: float) -> Outcome:
-    """``status``: the clusters the query selects (the controller, if any); it needs no internet."""
+def run_pool_status(
+    pools: list[dict[str, Any]],
+    controller: ControllerState,
+    request: SimRequest,
+    finished_at: float,
+    offline: bool = False,
+) -> Outcome:
+    """``jobs.pool_status``: as ``serve.status``, on the jobs controller."""
+    if offline:
+        return failed("RuntimeError", POOL_NETWORK_ERROR, finished_at)
+    if not controller.accessible:
+        return failed("ClusterNotUpError", NO_POOLS, finished_at, {"cluster_status": None, "handle": None})
+    if request.service_names is not None:
+        pools = _matching(pools, request.service_names)
+    return Outcome("SUCCEEDED", json.dumps(pools), "null", finished_at)
+
+
+def run_cluster_status(controllers: Iterable[Controller], request: SimRequest, finished_at: float) -> Outcome:
+    """``status``: the clusters the query selects (the controllers there are); it needs no internet."""
     assert request.clusters is not None
-    records = controller.records(request.clusters, request.user_id)
+    clusters = request.clusters
+    records = [record for c in controllers for record in c.records(clusters, request.user_id)]
+    # global_user_state.get_clusters: latest launched first.
+    records.sort(key=lambda record: -record["launched_at"])
     return Outcome("SUCCEEDED", json.dumps(records), "null", finished_at)
 
 
@@ -97,10 +121,17 @@ def payload(request: SimRequest, outcome: Outcome, return_value: str) -> dict[st
         if request.clusters and request.clusters.refresh != "NONE"
         else wire.SCHEDULE_TYPE,
         "user_name": None,
-        # serve.status is scheduled with request_cluster_name=SKY_SERVE_CONTROLLER_NAME; status without.
-        "cluster_name": wire.SERVE_CONTROLLER_NAME if request.clusters is None else None,
+        # serve.status is scheduled with request_cluster_name=SKY_SERVE_CONTROLLER_NAME,
+        # jobs.pool_status with JOB_CONTROLLER_NAME; status without.
+        "cluster_name": _request_cluster_name(request),
         "status_msg": None,
         "should_retry": False,
         "finished_at": outcome.finished_at,
         "file_mounts_blob_id": None,
     }
+
+
+def _request_cluster_name(request: SimRequest) -> str | None:
+    if request.pools:
+        return wire.JOBS_CONTROLLER_NAME
+    return wire.SERVE_CONTROLLER_NAME if request.clusters is None else None

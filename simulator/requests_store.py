@@ -32,9 +32,12 @@ class SimRequest:
     pid: int
     # Set for a ``status`` (clusters) request; a ``serve.status`` request has none.
     clusters: ClusterQuery | None = None
+    pools: bool = False  # a ``jobs.pool_status`` request (service_names are then pool names)
 
     @property
     def name(self) -> str:
+        if self.pools:
+            return wire.POOL_STATUS_REQUEST_NAME
         return wire.REQUEST_NAME if self.clusters is None else wire.CLUSTER_STATUS_REQUEST_NAME
 
 

@@ -10,7 +10,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from simulator.api import ApiApp, ApiConfig
 from simulator.baremetal import BareMetalFleet
-from simulator.controller import CONTROLLER_AGE_SECONDS, Controller, ControllerState
+from simulator.controller import CONTROLLER_AGE_SECONDS, JOBS, Controller, ControllerState
 from simulator.counter import RequestCounter
 from simulator.dataplane import DataPlaneApp
 from simulator.faults import Fault, FaultSwitch
@@ -19,8 +19,11 @@ from simulator.handler import QuietHandler
 from simulator.keepalive import DEFAULT_KEEP_ALIVE_TIMEOUT, ConnectionCounts, KeepAliveServer
 from simulator.kubernetes_cluster import KubeFleet
 from simulator.kubernetes_server import KubernetesEndpoint
+from simulator.pools import DEMO_POOLS, Pools
 
 _POLL_SECONDS = 0.1
+# The jobs controller was launched after the serve controller (latest launched comes first in status).
+JOBS_CONTROLLER_AGE = 2 * 86400
 _JOIN_SECONDS = 1.0
 
 
@@ -59,12 +62,16 @@ class Simulator:
         basic_auth: tuple[str, str] | None = None,
         keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT,
         controller: ControllerState | None = None,
+        pools: int = 0,
+        pool_route: bool = True,
     ) -> None:
         """``token``: service accounts on, this one accepted and required on all but /api/health;
         ``basic_auth``: the API server's basic-auth (user, password); ``keep_alive_timeout``: seconds
         an idle API connection stays open (uvicorn's 5 by default); ``controller``: the serve
         controller's state (default: UP with services, absent without, as after ``sky serve up``
-        and before any).
+        and before any); ``pools``: how many of the demo pools the jobs controller keeps (it is UP
+        with pools, absent without); ``pool_route``: False for an API server from before pools,
+        which answers ``/jobs/pool_status`` 404.
         """
         if tick_seconds is not None and tick_seconds <= 0:
             raise ValueError("tick_seconds must be > 0")
@@ -74,6 +81,12 @@ class Simulator:
         if controller is None:
             controller = ControllerState.UP if services else ControllerState.ABSENT
         self._controller = Controller(controller, int(self.fleet.now) - CONTROLLER_AGE_SECONDS)
+        self.pools = Pools(tuple(DEMO_POOLS[i % len(DEMO_POOLS)] for i in range(pools)), self.fleet.now)
+        self._jobs_controller = Controller(
+            ControllerState.UP if pools else ControllerState.ABSENT,
+            int(self.fleet.now) - JOBS_CONTROLLER_AGE,
+            JOBS,
+        )
         self._host, self._port = host, port
         self._tick = tick_seconds
         self._faults = FaultSwitch()
@@ -83,8 +96,10 @@ class Simulator:
             self.fleet,
             self._faults,
             self._api_counter,
-            ApiConfig(token, request_delay, basic_auth),
+            ApiConfig(token, request_delay, basic_auth, pool_route),
             controller=self._controller,
+            jobs_controller=self._jobs_controller,
+            pools=self.pools,
         )
         self._keep_alive_timeout = keep_alive_timeout
         self._api_server: KeepAliveServer | None = None
@@ -164,6 +179,10 @@ class Simulator:
     @property
     def controller(self) -> ControllerState:
         return self._controller.state
+
+    def set_jobs_controller(self, state: ControllerState) -> None:
+        """Make the jobs controller absent, or put it in a cluster status (pools stay as they are)."""
+        self._jobs_controller.set(state)
 
     def request_count(self, path: str) -> int:
         """API-server requests received for ``path`` (e.g. ``/api/get``), whatever the answer."""

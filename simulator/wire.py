@@ -33,6 +33,8 @@ CLUSTER_STATUS_REQUEST_NAME = "sky.status"
 SERVER_USER_HASH = "7f3e9a1c"
 SERVER_USER_NAME = "sky"
 SERVE_CONTROLLER_NAME = f"sky-serve-controller-{SERVER_USER_HASH}"
+JOBS_CONTROLLER_NAME = f"sky-jobs-controller-{SERVER_USER_HASH}"
+POOL_STATUS_REQUEST_NAME = "sky.jobs.pool_status"
 SCHEDULE_TYPE = "short"
 # base64(pickle.dumps(None)): SkyPilot's own constant for an empty pickled field. The SDK unpickles
 # entrypoint and request_body, so they must be valid pickles; None is the harmless one.

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from collectors.baremetal.nodes import SOURCE, SPOT, Node
 from collectors.baremetal.records import NodeRecord
 from collectors.pricing import REPLICA_COST_SPECS, Price, PricedReplica
-from collectors.replica_families import REPLICA_INFO, REPLICA_STATUS, REPLICAS_BY_CLOUD
+from collectors.replica_families import KIND_SERVICE, REPLICA_INFO, REPLICA_STATUS, REPLICAS_BY_CLOUD
 from exporter.metrics import FamilyBuilder, MetricSpec, MetricTable
 
 _NODE = ("node", "source")
@@ -76,7 +76,8 @@ def add_replicas(out: FamilyBuilder, record: NodeRecord) -> None:
     hardware = (node.instance_type, node.accelerator, SPOT)
     for replica in record.replicas:
         ids = (replica.replica.service_name, replica.replica.replica_id, SOURCE)
-        out.add("skyserve_replica_info", (*ids, "", *where, *hardware), 1)  # bare metal has no versions
+        # bare metal has no versions
+        out.add("skyserve_replica_info", (*ids, "", *where, *hardware, KIND_SERVICE), 1)
         out.add("skyserve_replica_status", (*ids, replica.status), 1)
 
 

@@ -23,6 +23,7 @@ from collectors.pricing import (
     unpriced,
 )
 from collectors.replica_families import (
+    KIND_SERVICE,
     REPLICA_ACCELERATORS,
     REPLICA_INFO,
     REPLICA_LAUNCHED,
@@ -216,6 +217,7 @@ def add_pod(out: FamilyBuilder, pod: PodRecord, where: NodePlacement) -> None:
             where.instance_type,
             accelerator,
             _flag(where.spot),
+            KIND_SERVICE,
         ),
         1,
     )

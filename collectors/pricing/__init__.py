@@ -20,6 +20,7 @@ from collectors.pricing.prices import (
 from collectors.pricing.replica_costs import (
     NO_COSTS,
     REPLICA_COST_SPECS,
+    CostAccrual,
     PricedReplica,
     ReplicaCosts,
     ServiceCosts,
@@ -34,6 +35,7 @@ __all__ = [
     "PRICING_METRICS",
     "REPLICA_COST_SPECS",
     "CatalogHealth",
+    "CostAccrual",
     "KubernetesPricing",
     "Price",
     "PriceBook",

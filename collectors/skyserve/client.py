@@ -1,4 +1,5 @@
-"""REST client for the SkyPilot API server: health, ``serve.status``, then ``status`` for the controller.
+"""REST client for the SkyPilot API server: health, ``serve.status``, ``status`` for the controllers,
+then ``jobs.pool_status``.
 
 Each request is submitted and long-polled through ``/api/get``. ``status`` for the serve controller
 cluster is asked on every poll, after ``serve.status``, with at most half of what is left of the
@@ -33,7 +34,7 @@ from typing import Any
 import requests
 
 from collectors.skyserve.config import Connection
-from collectors.skyserve.records import SERVE_CONTROLLER_PREFIX
+from collectors.skyserve.records import JOBS_CONTROLLER_PREFIX, SERVE_CONTROLLER_PREFIX
 from exporter.deadline import Deadline
 from exporter.errors import (
     CollectorError,
@@ -72,7 +73,7 @@ SERVE_STATUS_BODY: dict[str, Any] = {"service_names": None}
 # controller's last_creation_yaml (which may hold secrets) and include_handle its pickled handle;
 # a server older than these fields ignores them (BasePayload: extra="ignore").
 CONTROLLER_STATUS_BODY: dict[str, Any] = {
-    "cluster_names": [SERVE_CONTROLLER_PREFIX + "*"],
+    "cluster_names": [SERVE_CONTROLLER_PREFIX + "*", JOBS_CONTROLLER_PREFIX + "*"],
     "all_users": True,
     "refresh": "NONE",
     "include_credentials": False,
@@ -82,6 +83,16 @@ CONTROLLER_STATUS_BODY: dict[str, Any] = {
 # The controller's answer may take at most this share of what is left of the poll's budget once
 # serve.status is in, so that a slow status call leaves the services time to be parsed and encoded.
 CONTROLLER_SHARE = 0.5
+# What sky.jobs.pool_status sends (sky/serve/client/impl.py status(pool=True): JobsPoolStatusBody).
+POOL_STATUS_BODY: dict[str, Any] = {"pool_names": None}
+# The pools' answer may take this share of what is left once the controllers are in.
+POOL_SHARE = 0.5
+# impl.status(pool=True) when the jobs controller is missing or STOPPED: the jobs controller's hint.
+NO_POOLS_MESSAGE = "No in-progress managed jobs"
+# Why the pools are missing from a poll (skyserve_exporter_records_skipped_total reasons).
+POOLS_UNSUPPORTED = "pool_status_unsupported"  # an API server without /jobs/pool_status (404)
+POOLS_FORBIDDEN = "pool_status_forbidden"  # 401/403: the user may not read pools
+POOLS_FAILED = "pool_status_failed"  # anything else: a timeout, a server error
 
 _MAX_MESSAGE = 400
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -102,9 +113,20 @@ class ControllerAnswer:
 
     def serve_controller_down(self) -> bool | None:
         """The CLI's test: no serve controller, or the latest launched one STOPPED. None: unknown."""
+        return self._down(SERVE_CONTROLLER_PREFIX)
+
+    def jobs_controller_down(self) -> bool | None:
+        """The same test for the jobs controller, which keeps the pools. None: unknown.
+
+        (``sky jobs pool status`` asks about the serve controller here, which says nothing about
+        pools; the jobs controller is the one ``impl.status(pool=True)`` needs.)
+        """
+        return self._down(JOBS_CONTROLLER_PREFIX)
+
+    def _down(self, prefix: str) -> bool | None:
         if self.problem is not None:
             return None
-        latest = self._latest_serve_controller()
+        latest = self._latest(prefix)
         if latest is None:
             return True
         status = latest.get("status")
@@ -114,13 +136,13 @@ class ControllerAnswer:
         """The serve controller's state in words, for an error message."""
         if self.problem is not None:
             return f"the serve controller's status is unknown: {self.problem}"
-        latest = self._latest_serve_controller()
+        latest = self._latest(SERVE_CONTROLLER_PREFIX)
         if latest is None:
             return "there is no serve controller"
         name, status = (clean_message(str(latest.get(key))) for key in ("name", "status"))
         return f"serve controller {name} is {status}"
 
-    def _latest_serve_controller(self) -> Mapping[str, Any] | None:
+    def _latest(self, prefix: str) -> Mapping[str, Any] | None:
         # status lists clusters by launched_at, latest first; the CLI reads the first.
         return next(
             (
@@ -128,19 +150,34 @@ class ControllerAnswer:
                 for record in self.records
                 if isinstance(record, Mapping)
                 and isinstance(record.get("name"), str)
-                and record["name"].startswith(SERVE_CONTROLLER_PREFIX)
+                and record["name"].startswith(prefix)
             ),
             None,
         )
 
 
 @dataclass(frozen=True)
+class PoolAnswer:
+    """The ``jobs.pool_status`` answer: raw pool records, or why there are none.
+
+    ``reason`` (one of the ``POOLS_*`` reasons) and ``problem`` are set when the call failed; as for
+    the controllers, that never fails the poll.
+    """
+
+    records: tuple[Any, ...] = ()
+    reason: str | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
 class ServeStatusAnswer:
-    """What one poll brought back: the raw service and controller records and the server's version info."""
+    """What one poll brought back: the raw service, controller and pool records and the server's
+    version info."""
 
     services: tuple[Any, ...]
     upstream: Mapping[str, str]
     controllers: ControllerAnswer = ControllerAnswer()
+    pools: PoolAnswer = PoolAnswer()
 
 
 @dataclass(frozen=True)
@@ -152,6 +189,9 @@ class RemoteError:
 
     def means_no_services(self) -> bool:
         return self.type == NO_SERVICES_TYPE and NO_SERVICES_MESSAGE in self.message
+
+    def means_no_pools(self) -> bool:
+        return self.type == NO_SERVICES_TYPE and NO_POOLS_MESSAGE in self.message
 
     def is_runtime_error(self) -> bool:
         return self.type == RUNTIME_ERROR
@@ -171,6 +211,10 @@ class RequestPayload:
     status: str
     return_value: str | None
     error: RemoteError | None
+
+
+class _NoRoute(UpstreamParseError):
+    """The server has no such route (HTTP 404 on submit)."""
 
 
 @dataclass(frozen=True)
@@ -196,7 +240,9 @@ class SkyServeClient:
         sleep: Callable[[float], None] = time.sleep,
         retry_delay: float = 0.5,
         body_size_limit: int = DEFAULT_BODY_SIZE_LIMIT,
+        pools: bool = True,
     ) -> None:
+        self._pools = pools
         self._session = session
         self._connection = connection
         self._timeout = timeout
@@ -219,7 +265,38 @@ class SkyServeClient:
         if isinstance(outcome, RemoteError):
             _unless_no_services(outcome, controllers)
             outcome = []
-        return ServeStatusAnswer(services=tuple(outcome), upstream=upstream, controllers=controllers)
+        pools = self._pool_status(deadline, headers, controllers) if self._pools else PoolAnswer()
+        return ServeStatusAnswer(
+            services=tuple(outcome), upstream=upstream, controllers=controllers, pools=pools
+        )
+
+    def _pool_status(
+        self, deadline: Deadline, headers: dict[str, str], controllers: ControllerAnswer
+    ) -> PoolAnswer:
+        """``jobs.pool_status``, or why it could not be had: no such route, no permission, a failure.
+
+        As for the services, a RuntimeError (an API server without internet fails every
+        ``pool_status`` so) while there is no jobs controller, or the latest one is STOPPED, means
+        no pools.
+        """
+        try:
+            share = Deadline(deadline.remaining() * POOL_SHARE, self._monotonic, "pool status")
+            request_id = self._submit(
+                "/jobs/pool_status", POOL_STATUS_BODY, "jobs.pool_status", share, headers, not_found=_NoRoute
+            )
+            payload = self._wait(request_id, "jobs.pool_status", share, headers)
+            error = payload.error
+            if error is not None and (
+                error.means_no_pools() or (error.is_runtime_error() and controllers.jobs_controller_down())
+            ):
+                return PoolAnswer()  # no jobs controller (or a STOPPED one): no pools
+            return PoolAnswer(records=tuple(_result_list(payload, "jobs.pool_status")))
+        except _NoRoute as exc:
+            return PoolAnswer(reason=POOLS_UNSUPPORTED, problem=f"the API server has no pools: {exc}")
+        except UpstreamAuthError as exc:
+            return PoolAnswer(reason=POOLS_FORBIDDEN, problem=str(exc))
+        except CollectorError as exc:
+            return PoolAnswer(reason=POOLS_FAILED, problem=str(exc))
 
     def _controllers(self, deadline: Deadline, headers: dict[str, str]) -> ControllerAnswer:
         """``status`` for the controller clusters, or why it could not be had."""
@@ -258,10 +335,17 @@ class SkyServeClient:
         return {key: text for key, text in texts.items() if encodable(text)}
 
     def _submit(
-        self, path: str, body: Mapping[str, Any], what: str, deadline: Deadline, headers: dict[str, str]
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        what: str,
+        deadline: Deadline,
+        headers: dict[str, str],
+        *,
+        not_found: type[CollectorError] = UpstreamParseError,
     ) -> str:
         answer = self._request("POST", path, deadline, headers, json=body)
-        self._check(answer, what, not_found=UpstreamParseError)
+        self._check(answer, what, not_found=not_found)
         request_id = answer.headers.get(REQUEST_ID_HEADER) or answer.headers.get(LEGACY_REQUEST_ID_HEADER)
         if not request_id:
             raise UpstreamParseError(f"{what} answer from {self.server} has no {REQUEST_ID_HEADER} header")

@@ -9,9 +9,17 @@ It emits, for example::
     skyserve_replica_status{service_name="llama-svc",replica_id="1",source="skyserve",status="READY"} 1.0
     skyserve_replica_preemptions_total{service_name="llama-svc",source="skyserve",cloud="aws",
         region="us-east-2"} 3.0
-    skyserve_controller_status{controller="sky-serve-controller-7f3e9a1c",status="UP"} 1.0
+    skyserve_controller_status{controller="sky-serve-controller-7f3e9a1c",kind="serve",status="UP"} 1.0
+    skyserve_pool_busy_workers{service_name="train-h100"} 1.0
 
 The full list is ``metrics.SKYSERVE_METRICS``.
+
+Jobs pools (``jobs.pool_status``) are read on every poll too: their workers are replicas, in the
+same families as a service's (``service_name`` is the pool's name, ``kind="pool"`` on
+``skyserve_replica_info``), with the pool's own families beside them. An API server without pools,
+a user without permission for them, or a failed call leaves the pools out and counts one
+``pool_status_unsupported``, ``pool_status_forbidden`` or ``pool_status_failed`` in
+``skyserve_exporter_records_skipped_total``; the services are still collected.
 
 The controller's state comes from a second call (``status``) on every poll. When that call fails,
 the services are still exported, without the controller's series, and the run counts one
@@ -27,12 +35,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from collectors.pricing import NO_COSTS, PriceBook, ReplicaCosts, ServiceCosts
-from collectors.skyserve.client import ServeStatusAnswer, SkyServeClient
+from collectors.skyserve.client import PoolAnswer, ServeStatusAnswer, SkyServeClient
 from collectors.skyserve.config import ENDPOINT_ENV, SkyServeConfig, resolve_connection
 from collectors.skyserve.metrics import (
     SKYSERVE_METRICS,
     SOURCE,
+    ControllerCosts,
     add_controller,
+    add_pool,
     add_replica,
     add_replicas_by_cloud,
     add_service,
@@ -40,12 +50,14 @@ from collectors.skyserve.metrics import (
     priced_replicas,
 )
 from collectors.skyserve.records import (
+    DUPLICATE_SERVICE,
     Controllers,
     Fleet,
     ReplicaRecord,
     ServiceRecord,
     parse_controllers,
     parse_fleet,
+    parse_pools,
 )
 from collectors.skyserve.transitions import TransitionTracker
 from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
@@ -71,19 +83,29 @@ class Polled:
     upstream: Mapping[str, str]
     controllers: Controllers = field(default_factory=Controllers)
     controller_problem: str | None = None  # why the controllers' status call failed
+    pools: Fleet = field(default_factory=lambda: Fleet(services=(), skipped={}))
+    # Its records dropped: only why the call failed is kept.
+    pool_answer: PoolAnswer = field(default_factory=PoolAnswer)
 
     @classmethod
     def decode(cls, answer: ServeStatusAnswer) -> "Polled":
-        found = answer.controllers
+        found, pools = answer.controllers, answer.pools
         return cls(
-            parse_fleet(answer.services), answer.upstream, parse_controllers(found.records), found.problem
+            parse_fleet(answer.services),
+            answer.upstream,
+            parse_controllers(found.records),
+            found.problem,
+            _without_names(parse_pools(pools.records), answer.services),
+            PoolAnswer(reason=pools.reason, problem=pools.problem),
         )
 
     @property
     def skipped(self) -> dict[str, int]:
-        counts = Counter(self.fleet.skipped) + Counter(self.controllers.skipped)
+        counts = Counter(self.fleet.skipped) + Counter(self.controllers.skipped) + Counter(self.pools.skipped)
         if self.controller_problem is not None:
             counts[CONTROLLER_STATUS_FAILED] += 1
+        if self.pool_answer.reason is not None:
+            counts[self.pool_answer.reason] += 1
         return dict(counts)
 
 
@@ -110,9 +132,11 @@ class SkyServeCollector:
         self._client = client
         self._logger = logger if logger is not None else logging.getLogger(__name__)
         self._controller_problem: str | None = None  # the episode being logged
+        self._pool_problem: str | None = None  # the pools' episode being logged
         self._tracker = tracker if tracker is not None else TransitionTracker()
         self._prices = prices
         self._costs = ReplicaCosts(stale_after)
+        self._controller_costs = ControllerCosts(stale_after)
 
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> "SkyServeCollector":
@@ -124,6 +148,7 @@ class SkyServeCollector:
             connection,
             settings.timeout,
             body_size_limit=settings.body_size_limit,
+            pools=settings.pools,
         )
         return cls(
             client,
@@ -153,7 +178,21 @@ class SkyServeCollector:
     def fetch(self) -> Polled:
         polled = Polled.decode(self._client.fetch())
         self._note_controller_problem(polled.controller_problem)
+        self._note_pool_problem(polled.pool_answer.problem)
         return polled
+
+    def _note_pool_problem(self, problem: str | None) -> None:
+        """Log the pools being unreadable once per episode, as for the controllers."""
+        if problem == self._pool_problem:
+            return
+        if problem is None:
+            self._logger.info("pool status available again", extra={"collector": self.name})
+        else:
+            self._logger.warning(
+                "pool status unavailable; services are still collected",
+                extra={"collector": self.name, "error": problem},
+            )
+        self._pool_problem = problem
 
     def _note_controller_problem(self, problem: str | None) -> None:
         """Log the controllers' status call failing once per episode (and by reason), as the
@@ -175,28 +214,57 @@ class SkyServeCollector:
 
     def build(self, raw: Polled, now: float) -> Build:
         fleet = raw.fleet
-        replicas = [replica for service in fleet.services for replica in service.replicas]
+        groups = (*fleet.services, *raw.pools.services)
+        replicas = [replica for group in groups for replica in group.replicas]
         self._tracker.observe(replicas, now)
         out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
         for service in fleet.services:
             add_service(out, service)
-            add_replicas_by_cloud(out, service)
+        for group in groups:
+            add_replicas_by_cloud(out, group)
         for replica in replicas:
             add_replica(out, replica)
         for controller in raw.controllers.records:
             add_controller(out, controller)
         add_transitions(out, self._tracker.samples())
-        costs = self._costs.add(out, now, priced_replicas(replicas, self._prices()))
+        book = self._prices()
+        priced = list(priced_replicas(replicas, book))
+        # The idle cost of a pool is its idle workers' prices: only a pool's workers are looked up.
+        pool_names = {pool.name for pool in raw.pools.services}
+        hourly = {
+            (p.service_name, p.replica_id): p.price.hourly
+            for p in priced
+            if p.service_name in pool_names and p.price.hourly is not None
+        }
+        for pool in raw.pools.services:
+            add_pool(out, pool, hourly)
+        costs = self._costs.add(out, now, priced)
+        self._controller_costs.add(out, now, raw.controllers.records, book)
+        summaries = [_summary(s, costs.get(s.name, NO_COSTS), "service") for s in fleet.services]
+        summaries += [_summary(p, costs.get(p.name, NO_COSTS), "pool") for p in raw.pools.services]
         return Build(
             families=out.families(),
             skipped=raw.skipped,
-            services=tuple(_summary(s, costs.get(s.name, NO_COSTS)) for s in fleet.services),
+            services=tuple(summaries),
             endpoints=_endpoints(fleet.services),
             upstream=dict(raw.upstream) or None,
         )
 
 
-def _summary(service: ServiceRecord, costs: ServiceCosts) -> ServiceSummary:
+def _without_names(pools: Fleet, services: tuple[Any, ...]) -> Fleet:
+    """The pools, less any named like a service (counted as duplicate_service): SkyPilot keeps both
+    in one table, so this cannot happen upstream, but two series with one label set would make the
+    whole exposition invalid."""
+    taken = {s.get("name") for s in services if isinstance(s, Mapping)}
+    kept = tuple(pool for pool in pools.services if pool.name not in taken)
+    if len(kept) == len(pools.services):
+        return pools
+    skipped = Counter(pools.skipped)
+    skipped[DUPLICATE_SERVICE] += len(pools.services) - len(kept)
+    return Fleet(services=kept, skipped=dict(skipped))
+
+
+def _summary(service: ServiceRecord, costs: ServiceCosts, kind: str) -> ServiceSummary:
     clouds = sorted({r.placement.cloud for r in service.replicas if r.placement.cloud})
     statuses = Counter(r.status for r in service.replicas)
     return ServiceSummary(
@@ -210,6 +278,7 @@ def _summary(service: ServiceRecord, costs: ServiceCosts) -> ServiceSummary:
         replicas_by_status=dict(statuses),
         costs=costs.costs,
         unpriced=costs.unpriced,
+        kind=kind,
     )
 
 

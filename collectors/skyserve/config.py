@@ -49,6 +49,9 @@ class SkyServeConfig(CollectorConfig):
 
     endpoint: str | None = None
     token_file: ConfigPath | None = None
+    # Ask ``jobs.pool_status`` too; an API server without pools, or a user without permission for
+    # them, is counted as a skipped record and logged, never a failed run.
+    pools: bool = True
 
     @field_validator("endpoint")
     @classmethod

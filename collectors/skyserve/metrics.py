@@ -6,17 +6,20 @@ resources and asks the price book about each, for the cost families ``collectors
 """
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from collectors.pricing import (
     NO_PRICE_BOOK,
     REPLICA_COST_SPECS,
+    CostAccrual,
     PriceBook,
     PricedReplica,
     PriceQuery,
     unpriced,
 )
 from collectors.replica_families import (
+    KIND_POOL,
+    KIND_SERVICE,
     REPLICA_ACCELERATORS,
     REPLICA_INFO,
     REPLICA_LAUNCHED,
@@ -24,7 +27,7 @@ from collectors.replica_families import (
     REPLICA_STATUSES,
     REPLICAS_BY_CLOUD,
 )
-from collectors.skyserve.records import ControllerRecord, ReplicaRecord, ServiceRecord
+from collectors.skyserve.records import POOL, ControllerRecord, ReplicaRecord, ServiceRecord
 from collectors.skyserve.transitions import CounterSample
 from exporter.metrics import FamilyBuilder, MetricSpec, MetricTable
 from exporter.redact import redact_url
@@ -36,7 +39,9 @@ __all__ = [
     "SERVICE_STATUSES",
     "SKYSERVE_METRICS",
     "SOURCE",
+    "ControllerCosts",
     "add_controller",
+    "add_pool",
     "add_replica",
     "add_replicas_by_cloud",
     "add_service",
@@ -46,6 +51,7 @@ __all__ = [
 ]
 
 SOURCE = "skyserve"
+_READY = "READY"
 
 # sky/serve/serve_state.py, SkyPilot 0.14. Every value gets a series (zeros included) so alerts and
 # dashboards see a status the moment it is entered; values the exporter does not know are added.
@@ -73,7 +79,13 @@ RESOURCE_HOLDING_STATUSES = frozenset(
     {"PROVISIONING", "STARTING", "READY", "NOT_READY", "SHUTTING_DOWN", "FAILED_CLEANUP", "UNKNOWN"}
 )
 
+# A controller holds its cluster (and is billed for it) while INIT, UP or AUTOSTOPPING; STOPPED keeps
+# only its disk, which the price book does not price, and PENDING has nothing yet.
+CONTROLLER_HOLDING_STATUSES = frozenset({"INIT", "UP", "AUTOSTOPPING"})
+
 _REPLICA = ("service_name", "replica_id", "source")
+_CONTROLLER = ("controller", "kind")
+_CONTROLLER_COST = (*_CONTROLLER, "cloud", "region", "price_source")
 _PLACEMENT = ("service_name", "source", "cloud", "region")
 
 SKYSERVE_METRICS = MetricTable(
@@ -141,9 +153,62 @@ SKYSERVE_METRICS = MetricTable(
         MetricSpec(
             "skyserve_controller_status",
             "gauge",
-            "1 for the SkyServe controller cluster's current status, 0 for every other cluster status; "
-            "absent while there is no controller cluster or its status could not be read.",
-            ("controller", "status"),
+            "1 for the controller cluster's current status, 0 for every other cluster status; kind is "
+            "serve (SkyServe's) or jobs (managed jobs' and pools'); absent while there is no such "
+            "controller or its status could not be read.",
+            (*_CONTROLLER, "status"),
+        ),
+        MetricSpec(
+            "skyserve_controller_info",
+            "gauge",
+            "The controller cluster's placement and hardware; always 1.",
+            (*_CONTROLLER, "cloud", "region", "instance_type", "accelerator"),
+        ),
+        MetricSpec(
+            "skyserve_controller_hourly_cost_dollars",
+            "gauge",
+            "USD list price per hour of the controller cluster while it holds resources (INIT, UP, "
+            "AUTOSTOPPING); absent when it cannot be priced.",
+            _CONTROLLER_COST,
+        ),
+        MetricSpec(
+            "skyserve_controller_cost_dollars_total",
+            "counter",
+            "USD list price accrued by the controller cluster since the exporter started, integrated "
+            "over the time between collections and not across stale gaps.",
+            _CONTROLLER_COST,
+        ),
+        MetricSpec(
+            "skyserve_pool_status",
+            "gauge",
+            "1 for the jobs pool's current status, 0 for every other status (a pool's statuses are a "
+            "service's); service_name is the pool's name.",
+            ("service_name", "status"),
+        ),
+        MetricSpec(
+            "skyserve_pool_workers",
+            "gauge",
+            "Workers of the jobs pool in each status, zeros included.",
+            ("service_name", "status"),
+        ),
+        MetricSpec(
+            "skyserve_pool_target_workers",
+            "gauge",
+            "Workers the pool's autoscaler currently aims for; absent when SkyPilot does not report it.",
+            ("service_name",),
+        ),
+        MetricSpec(
+            "skyserve_pool_busy_workers",
+            "gauge",
+            "Workers of the pool running at least one managed job now (used_by not empty).",
+            ("service_name",),
+        ),
+        MetricSpec(
+            "skyserve_pool_idle_hourly_cost_dollars",
+            "gauge",
+            "USD list price per hour of the pool's READY workers running no job (unpriced ones left "
+            "out: see skyserve_unpriced_replicas).",
+            ("service_name",),
         ),
         *REPLICA_COST_SPECS,
     )
@@ -171,11 +236,82 @@ def add_service(out: FamilyBuilder, service: ServiceRecord) -> None:
         out.add("skyserve_service_ready_since_timestamp_seconds", (name,), service.ready_since)
 
 
+def add_pool(out: FamilyBuilder, pool: ServiceRecord, hourly: Mapping[tuple[str, str], float]) -> None:
+    """A pool's own families; ``hourly``: the priced replicas' prices by (service_name, replica_id)."""
+    name = pool.name
+    for status in _with_extra(SERVICE_STATUSES, [pool.status]):
+        out.add("skyserve_pool_status", (name, status), 1 if status == pool.status else 0)
+    counts = Counter(worker.status for worker in pool.replicas)
+    for status in _with_extra(REPLICA_STATUSES, counts):
+        out.add("skyserve_pool_workers", (name, status), counts[status])
+    if pool.target_num_replicas is not None:
+        out.add("skyserve_pool_target_workers", (name,), pool.target_num_replicas)
+    out.add("skyserve_pool_busy_workers", (name,), sum(1 for worker in pool.replicas if worker.used_by))
+    idle = sum(
+        hourly.get((name, str(worker.replica_id)), 0.0)
+        for worker in pool.replicas
+        if worker.status == _READY and not worker.used_by
+    )
+    out.add("skyserve_pool_idle_hourly_cost_dollars", (name,), idle)
+
+
 def add_controller(out: FamilyBuilder, controller: ControllerRecord) -> None:
+    ids = (controller.name, controller.kind)
     for status in _with_extra(CONTROLLER_STATUSES, [controller.status]):
-        out.add(
-            "skyserve_controller_status", (controller.name, status), 1 if status == controller.status else 0
-        )
+        out.add("skyserve_controller_status", (*ids, status), 1 if status == controller.status else 0)
+    placement, resources = controller.placement, controller.placement.resources
+    out.add(
+        "skyserve_controller_info",
+        (*ids, placement.cloud, placement.region, resources.instance_type, resources.accelerator),
+        1,
+    )
+
+
+class ControllerCosts:
+    """The controllers' hourly and accrued cost; owns the accrued totals, so keep one per collector."""
+
+    def __init__(self, stale_after: float) -> None:
+        self._accrual: CostAccrual[tuple[str, ...]] = CostAccrual(stale_after)
+
+    def add(
+        self, out: FamilyBuilder, now: float, controllers: Iterable[ControllerRecord], book: PriceBook | None
+    ) -> None:
+        hourly: dict[tuple[str, ...], float] = {}
+        for controller in controllers:
+            if controller.status not in CONTROLLER_HOLDING_STATUSES or book is None:
+                continue
+            price = book.price(controller_price_query(controller))
+            if price.hourly is None:
+                continue
+            placement = controller.placement
+            labels: tuple[str, ...] = (
+                controller.name,
+                controller.kind,
+                placement.cloud,
+                placement.region,
+                price.source,
+            )
+            hourly[labels] = price.hourly
+        totals = self._accrual.observe(now, hourly)
+        for labels, rate in hourly.items():
+            out.add("skyserve_controller_hourly_cost_dollars", labels, rate)
+            out.add("skyserve_controller_cost_dollars_total", labels, totals[labels])
+
+
+def controller_price_query(controller: ControllerRecord) -> PriceQuery:
+    placement, resources = controller.placement, controller.placement.resources
+    return PriceQuery(
+        cloud=placement.cloud,
+        region=placement.region,
+        zone=placement.zone,
+        instance_type=resources.instance_type,
+        accelerator=resources.accelerator,
+        accelerators_per_node=resources.accelerators_per_node,
+        cpus=resources.cpus,
+        memory_gib=resources.memory_gib,
+        spot=resources.spot,
+        nodes=resources.nodes or 1,
+    )
 
 
 def add_replica(out: FamilyBuilder, replica: ReplicaRecord) -> None:
@@ -184,7 +320,8 @@ def add_replica(out: FamilyBuilder, replica: ReplicaRecord) -> None:
     version = "" if replica.version is None else str(replica.version)
     where = (placement.cloud, placement.region, placement.zone)
     hardware = (resources.instance_type, resources.accelerator, _flag(replica.is_spot))
-    out.add("skyserve_replica_info", (*ids, version, *where, *hardware), 1)
+    kind = KIND_POOL if replica.kind == POOL else KIND_SERVICE
+    out.add("skyserve_replica_info", (*ids, version, *where, *hardware, kind), 1)
     out.add("skyserve_replica_status", (*ids, replica.status), 1)
     if replica.launched_at is not None:
         out.add("skyserve_replica_launched_timestamp_seconds", ids, replica.launched_at)

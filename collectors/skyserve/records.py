@@ -87,9 +87,13 @@ class Placement:
 PlacementKey = tuple[str, str, str, str]
 
 
+SERVICE = "service"
+POOL = "pool"
+
+
 @dataclass(frozen=True, slots=True)
 class ReplicaRecord:
-    service_name: str
+    service_name: str  # the pool's name for a pool's worker
     replica_id: int
     status: str
     version: int | None
@@ -97,6 +101,8 @@ class ReplicaRecord:
     is_spot: bool
     launched_at: float | None
     placement: Placement
+    kind: str = SERVICE  # SERVICE, or POOL for a worker of a jobs pool
+    used_by: tuple[int, ...] = ()  # a pool worker's managed jobs running now (``used_by``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +152,17 @@ def parse_fleet(raw_services: Any) -> Fleet:
     return _FleetParser().fleet(raw_services)
 
 
+def parse_pools(raw_pools: Any) -> Fleet:
+    """Every well-formed pool of ``jobs.pool_status`` (as services: ``serve.status``'s shape), its
+    workers as replicas of kind ``pool`` with the jobs running on them."""
+    return _FleetParser(kind=POOL).fleet(raw_pools)
+
+
 class _FleetParser:
     """One parse: the skip counts, and placements already read (replicas mostly share them)."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str = SERVICE) -> None:
+        self.kind = kind
         self.skipped: Counter[str] = Counter()
         # None: the strings cannot be encoded, so no replica placed there can be exported.
         self._placements: dict[PlacementKey, Placement | None] = {}
@@ -232,6 +245,8 @@ class _FleetParser:
             is_spot=is_spot if isinstance(is_spot, bool) else placement.resources.spot,
             launched_at=_timestamp(raw.get("launched_at")),
             placement=placement,
+            kind=self.kind,
+            used_by=_job_ids(raw.get("used_by")) if self.kind == POOL else (),
         )
 
     def placement(self, raw: Mapping[str, Any]) -> Placement | None:
@@ -399,6 +414,13 @@ def _timestamp(value: Any) -> float | None:
     if not math.isfinite(value) or value <= 0:
         return None
     return float(value)
+
+
+def _job_ids(value: Any) -> tuple[int, ...]:
+    """``used_by``: a list of managed job ids (a string in very old records, read as one job)."""
+    if isinstance(value, str):
+        return (-1,) if value.strip() and value.strip() != "-" else ()  # one job, id unknown
+    return tuple(job for job in _list(value) if _int(job) is not None)
 
 
 def _optional_text(value: Any) -> str | None:

@@ -130,7 +130,10 @@ def test_demo_runs_the_same_code_path(tmp_path: Path) -> None:
             "probes": 1,
         }
         assert len(select(samples, "skyserve_service_info")) == 2
-        assert list(select(samples, "skyserve_controller_status", status="UP").values()) == [1]
+        # The demo runs both controllers: SkyServe's and the jobs controller keeping its pools.
+        up = select(samples, "skyserve_controller_status", status="UP")
+        assert sorted(dict(labels)["kind"] for labels in up) == ["jobs", "serve"]
+        assert list(up.values()) == [1, 1]
         # The demo ships a catalog for every instance type it simulates: all costs are priced.
         assert select(samples, "skyserve_replica_hourly_cost_dollars")
         assert not select(samples, "skyserve_unpriced_replicas")
@@ -189,7 +192,7 @@ def test_once_against_a_server_without_internet_reads_as_sky_serve_status(tmp_pa
         samples = parse_samples(result.stdout)
         assert not select(samples, "skyserve_service_info")
         assert select(samples, "skyserve_controller_status", status="STOPPED") == {
-            (("controller", "sky-serve-controller-7f3e9a1c"), ("status", "STOPPED")): 1
+            (("controller", "sky-serve-controller-7f3e9a1c"), ("kind", "serve"), ("status", "STOPPED")): 1
         }
         sim.set_controller(ControllerState.UP)
         result = run_cli("--config", config, "--once")

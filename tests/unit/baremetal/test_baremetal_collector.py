@@ -159,6 +159,7 @@ def test_labels_placement_and_hardware(fleet: Fleet) -> None:
         "instance_type": "GEX130",
         "accelerator": "RTX6000Ada",
         "spot": "false",
+        "kind": "service",
     }
 
 

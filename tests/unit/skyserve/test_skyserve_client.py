@@ -41,6 +41,7 @@ def _client(endpoint: str = ENDPOINT, token: TokenSource | None = None, **kwargs
     base_url, basic = split_credentials(endpoint)
     connection = Connection(base_url=base_url, basic_auth=basic, token=token or TokenSource())
     kwargs.setdefault("sleep", lambda seconds: None)
+    kwargs.setdefault("pools", False)  # the pools have their own tests (test_skyserve_pools.py)
     return SkyServeClient(requests.Session(), connection, kwargs.pop("timeout", 20.0), **kwargs)
 
 
@@ -79,7 +80,7 @@ def test_fetch_follows_the_skypilot_request_flow(mock: responses.RequestsMock) -
     # The CLI's question, with the fields whose server-side defaults would send the controller's
     # SSH key, creation YAML and pickled handle turned off.
     expected_body = {
-        "cluster_names": ["sky-serve-controller-*"],
+        "cluster_names": ["sky-serve-controller-*", "sky-jobs-controller-*"],
         "all_users": True,
         "refresh": "NONE",
         "include_credentials": False,
@@ -107,7 +108,8 @@ def test_fetch_follows_the_skypilot_request_flow(mock: responses.RequestsMock) -
     assert result.upstream == {"version": "0.14.1", "api_version": "62"}
     assert result.controllers.problem is None
     assert [(r["name"], r["status"]) for r in result.controllers.records] == [
-        ("sky-serve-controller-7f3e9a1c", "UP")
+        ("sky-jobs-controller-7f3e9a1c", "UP"),
+        ("sky-serve-controller-7f3e9a1c", "UP"),
     ]
     assert [call.request.url.split("?")[0] for call in mock.calls if call.request.url] == [
         HEALTH,

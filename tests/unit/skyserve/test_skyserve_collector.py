@@ -162,7 +162,8 @@ def _replica_info(parsed: dict[Any, float], service: str, replica_id: str) -> di
 )  # fmt: skip
 def test_replica_info(text: str, service: str, replica_id: str, expected: dict[str, str]) -> None:
     labels = _replica_info(samples(text), service, replica_id)
-    assert labels == {"service_name": service, "replica_id": replica_id, "source": "skyserve", **expected}
+    ids = {"service_name": service, "replica_id": replica_id, "source": "skyserve"}
+    assert labels == {**ids, **expected, "kind": "service"}
 
 
 def test_replica_gauges(text: str) -> None:

@@ -246,7 +246,12 @@ def test_a_failed_status_call_is_counted_and_logged_once_per_episode(
 
 def test_controller_records_are_parsed_with_their_placement() -> None:
     records = json.loads(load("api_get_status_controllers.json")["return_value"])
-    (controller,) = parse_controllers(records).records
+    jobs, controller = parse_controllers(records).records  # latest launched first
+    assert (jobs.name, jobs.kind, jobs.placement.resources.instance_type) == (
+        "sky-jobs-controller-7f3e9a1c",
+        "jobs",
+        "m6i.xlarge",
+    )
     assert (controller.name, controller.kind, controller.status) == (CONTROLLER, "serve", "UP")
     assert controller.launched_at == 1_795_560_800.0
     assert (controller.autostop_minutes, controller.to_down) == (10, False)
@@ -291,7 +296,9 @@ def test_controller_status_is_one_hot_over_every_cluster_status(status: str) -> 
     }
     expected = {s: 0.0 for s in CONTROLLER_STATUSES} | {status: 1.0}
     assert statuses == expected
-    assert value(parsed, "skyserve_controller_status", controller=CONTROLLER, status=status) == 1
+    assert (
+        value(parsed, "skyserve_controller_status", controller=CONTROLLER, kind="serve", status=status) == 1
+    )
 
 
 # -- a refusal keeps the server's reason

@@ -1,5 +1,5 @@
 """Golden exposition of the SkyServe collector, built from the recorded /api/get fixtures
-(serve.status's services and status's controller).
+(serve.status's services, status's controllers and jobs.pool_status's pools).
 
 The rendered text exposition must equal ``golden/skyserve.prom`` byte for byte. When a change to
 the exposition is intended, regenerate the file with::
@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from collectors.pricing import PriceBook, PricingConfig
-from collectors.skyserve.client import ControllerAnswer, ServeStatusAnswer, decode_list
+from collectors.skyserve.client import ControllerAnswer, PoolAnswer, ServeStatusAnswer, decode_list
 from collectors.skyserve.collector import Polled, SkyServeCollector
 from simulator.demo import demo_catalog_dir
 from tests.unit.golden import assert_golden, exposition
@@ -36,10 +36,12 @@ def _collector() -> SkyServeCollector:
 
 def _polled() -> Polled:
     controllers = decode_list(load("api_get_status_controllers.json")["return_value"], "status")
+    pools = decode_list(load("api_get_pool_status.json")["return_value"], "jobs.pool_status")
     answer = ServeStatusAnswer(
         services=tuple(recorded_services()),
         upstream=UPSTREAM,
         controllers=ControllerAnswer(records=tuple(controllers)),
+        pools=PoolAnswer(records=tuple(pools)),
     )
     return Polled.decode(answer)
 

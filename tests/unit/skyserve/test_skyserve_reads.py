@@ -239,7 +239,7 @@ def test_a_record_that_cannot_be_encoded_is_skipped_and_the_rest_exported(server
     ]
     # json.dumps escapes the surrogate as \ud800, as a server in Python would send it.
     endpoint = _api(server, get=_json(_payload(services)))
-    collector = SkyServeCollector.from_config({"endpoint": endpoint}, context())
+    collector = SkyServeCollector.from_config({"endpoint": endpoint, "pools": False}, context())
     build = collector.build(collector.fetch(), 1_795_830_000.0)
 
     assert build.skipped == {BAD_ENCODING: 5}
