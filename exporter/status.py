@@ -332,9 +332,17 @@ def _groups(services: Sequence[dict[str, Any]], checks: dict[str, tuple[int, int
     return groups
 
 
+# A controller is a cluster: SkyPilot's ClusterStatus says UP where a service says READY.
+_HEALTHY = {"controller": "UP"}
+
+
 def _attention(entries: Sequence[dict[str, Any]], group: dict[str, Any]) -> list[str]:
     """Why a service needs a look, in words; empty when it does not."""
-    found = [f"{e['source']} status {e['status']}" for e in entries if e["status"] != READY]
+    found = [
+        f"{e['source']} status {e['status']}"
+        for e in entries
+        if e["status"] != _HEALTHY.get(e["kind"], READY)
+    ]
     for entry in entries:
         target = entry["target_replicas"]
         if target is not None and entry["ready_replicas"] < target:

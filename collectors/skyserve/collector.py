@@ -51,6 +51,7 @@ from collectors.skyserve.metrics import (
 )
 from collectors.skyserve.records import (
     DUPLICATE_SERVICE,
+    ControllerRecord,
     Controllers,
     Fleet,
     ReplicaRecord,
@@ -60,13 +61,21 @@ from collectors.skyserve.records import (
     parse_pools,
 )
 from collectors.skyserve.transitions import TransitionTracker
-from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
+from exporter.collector import (
+    Build,
+    CollectorConfig,
+    CollectorContext,
+    Endpoint,
+    ServiceSummary,
+    cost_slices,
+)
 from exporter.metrics import FamilyBuilder, MetricTable
 
 if TYPE_CHECKING:
     from simulator import Simulator
 
 _READY = "READY"
+_CONTROLLER_UP = "UP"  # SkyPilot's ClusterStatus for a running cluster
 CONTROLLER_STATUS_FAILED = "controller_status_failed"
 
 
@@ -239,9 +248,10 @@ class SkyServeCollector:
         for pool in raw.pools.services:
             add_pool(out, pool, hourly)
         costs = self._costs.add(out, now, priced)
-        self._controller_costs.add(out, now, raw.controllers.records, book)
+        controller_prices = self._controller_costs.add(out, now, raw.controllers.records, book)
         summaries = [_summary(s, costs.get(s.name, NO_COSTS), "service") for s in fleet.services]
         summaries += [_summary(p, costs.get(p.name, NO_COSTS), "pool") for p in raw.pools.services]
+        summaries += [_controller_summary(c, controller_prices.get(c.name)) for c in raw.controllers.records]
         return Build(
             families=out.families(),
             skipped=raw.skipped,
@@ -279,6 +289,21 @@ def _summary(service: ServiceRecord, costs: ServiceCosts, kind: str) -> ServiceS
         costs=costs.costs,
         unpriced=costs.unpriced,
         kind=kind,
+    )
+
+
+def _controller_summary(controller: ControllerRecord, price: tuple[str, float] | None) -> ServiceSummary:
+    """A controller as the console counts it: one on-demand node of overhead, priced or not."""
+    cloud = controller.placement.cloud
+    return ServiceSummary(
+        name=controller.name,
+        source=SOURCE,
+        status=controller.status,
+        ready_replicas=int(controller.status == _CONTROLLER_UP),
+        total_replicas=1,
+        clouds=(cloud,) if cloud else (),
+        costs=cost_slices([(price[0], False, price[1])]) if price is not None else (),
+        kind="controller",
     )
 
 

@@ -275,7 +275,8 @@ class ControllerCosts:
 
     def add(
         self, out: FamilyBuilder, now: float, controllers: Iterable[ControllerRecord], book: PriceBook | None
-    ) -> None:
+    ) -> dict[str, tuple[str, float]]:
+        """Adds the cost samples; returns each priced controller's (cloud, hourly price) by name."""
         hourly: dict[tuple[str, ...], float] = {}
         for controller in controllers:
             if controller.status not in CONTROLLER_HOLDING_STATUSES or book is None:
@@ -296,6 +297,7 @@ class ControllerCosts:
         for labels, rate in hourly.items():
             out.add("skyserve_controller_hourly_cost_dollars", labels, rate)
             out.add("skyserve_controller_cost_dollars_total", labels, totals[labels])
+        return {labels[0]: (labels[2], rate) for labels, rate in hourly.items()}
 
 
 def controller_price_query(controller: ControllerRecord) -> PriceQuery:

@@ -49,15 +49,25 @@ def test_the_demo_console_shows_what_the_metrics_say(tmp_path: Path) -> None:
         (samples, dom), document = consistent(exporter, lambda: scrape_and_render(exporter))
         hourly = select(samples, "skyserve_replica_hourly_cost_dollars")
         assert hourly, "the demo fleet should be priced"
+        # The controllers are overhead the fleet pays for too: on-demand, one node each.
+        overhead = select(samples, "skyserve_controller_hourly_cost_dollars")
+        assert overhead, "the demo runs priced controllers"
+        total = sum(hourly.values()) + sum(overhead.values())
 
         # Fleet burn, the month at this rate, and the splits: the sums of the cost samples.
-        assert float(dom.by_id("fleet-hourly").attrs["value"]) == pytest.approx(sum(hourly.values()))
-        assert float(dom.by_id("fleet-monthly").attrs["value"]) == pytest.approx(sum(hourly.values()) * 730)
+        assert float(dom.by_id("fleet-hourly").attrs["value"]) == pytest.approx(total)
+        assert float(dom.by_id("fleet-monthly").attrs["value"]) == pytest.approx(total * 730)
         clouds = {row[0].text(): data_value(row[3]) for row in dom.by_id("cost-by-cloud").table_rows()}
-        assert clouds == pytest.approx(by_label(samples, "skyserve_replica_hourly_cost_dollars", "cloud"))
+        expected = by_label(samples, "skyserve_replica_hourly_cost_dollars", "cloud")
+        for cloud, dollars in by_label(samples, "skyserve_controller_hourly_cost_dollars", "cloud").items():
+            expected[cloud] = expected.get(cloud, 0.0) + dollars
+        assert clouds == pytest.approx(expected)
         spot = by_label(samples, "skyserve_replica_hourly_cost_dollars", "spot")
         assert data_value(dom.by_id("cost-spot")) == pytest.approx(spot.get("true", 0.0))
-        assert data_value(dom.by_id("cost-on-demand")) == pytest.approx(spot.get("false", 0.0))
+        on_demand = spot.get("false", 0.0) + sum(overhead.values())
+        assert data_value(dom.by_id("cost-on-demand")) == pytest.approx(on_demand)
+        kinds = {entry["kind"]: entry["hourly_dollars"] for entry in document["cost"]["by_kind"]}
+        assert kinds["controller"] == pytest.approx(sum(overhead.values()))
         unpriced = sum(select(samples, "skyserve_unpriced_replicas").values())
         assert float(dom.by_id("unpriced-total").attrs["value"]) == unpriced
 
@@ -73,8 +83,9 @@ def test_the_demo_console_shows_what_the_metrics_say(tmp_path: Path) -> None:
         for row in rows:
             assert row[3].text() and row[5].text().endswith("ms")
 
-        # One row group per service name, a row per source.
+        # One row group per service name (pools and controllers too), a row per source.
         names = set(by_label(samples, "skyserve_replicas_by_cloud", "service_name"))
+        names |= set(by_label(samples, "skyserve_controller_status", "controller"))
         groups = dom.by_id("services").find_all("tbody", class_="group")
         assert {group.attrs["data-service"] for group in groups} == names
         sources = {

@@ -82,6 +82,7 @@ def fleet_store() -> SnapshotStore:
             "skyserve",
             (CostSlice("aws", False, 0.5, 1),),
             kind="controller",
+            status="UP",
             ready=1,
             total=1,
         ),
@@ -363,3 +364,19 @@ def test_a_running_app_reuses_the_fleet_figures_until_the_data_served_changes() 
         "probes",
         "gone",
     ]
+
+
+def test_an_up_controller_needs_no_attention_and_a_stopped_one_does() -> None:
+    store = SnapshotStore({})
+    store.schedule("skyserve", 30.0, 90.0)
+    controllers = (
+        summary("sky-serve-controller-1", "skyserve", status="UP", ready=1, total=1, kind="controller"),
+        summary("sky-jobs-controller-1", "skyserve", status="STOPPED", ready=0, total=1, kind="controller"),
+    )
+    store.put(Snapshot("skyserve", True, NOW - 1, 0.5, Build([], services=controllers)))
+    document = status_document(store.view(NOW), store.ready(), NOW, ConsoleSettings())
+    attention = {g["name"]: g["attention"] for g in document["service_groups"]}
+    assert attention == {
+        "sky-serve-controller-1": [],
+        "sky-jobs-controller-1": ["skyserve status STOPPED"],
+    }
