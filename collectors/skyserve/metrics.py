@@ -27,7 +27,7 @@ from collectors.replica_families import (
     REPLICA_STATUSES,
     REPLICAS_BY_CLOUD,
 )
-from collectors.skyserve.records import POOL, ControllerRecord, ReplicaRecord, ServiceRecord
+from collectors.skyserve.records import POOL, ControllerRecord, Placement, ReplicaRecord, ServiceRecord
 from collectors.skyserve.transitions import CounterSample
 from exporter.metrics import FamilyBuilder, MetricSpec, MetricTable
 from exporter.redact import redact_url
@@ -301,19 +301,9 @@ class ControllerCosts:
 
 
 def controller_price_query(controller: ControllerRecord) -> PriceQuery:
-    placement, resources = controller.placement, controller.placement.resources
-    return PriceQuery(
-        cloud=placement.cloud,
-        region=placement.region,
-        zone=placement.zone,
-        instance_type=resources.instance_type,
-        accelerator=resources.accelerator,
-        accelerators_per_node=resources.accelerators_per_node,
-        cpus=resources.cpus,
-        memory_gib=resources.memory_gib,
-        spot=resources.spot,
-        nodes=resources.nodes or 1,
-    )
+    # A controller is a cluster of at least one node, priced as it was launched.
+    placement = controller.placement
+    return _placement_query(placement, spot=placement.resources.spot, nodes=placement.resources.nodes or 1)
 
 
 def add_replica(out: FamilyBuilder, replica: ReplicaRecord) -> None:
@@ -351,7 +341,14 @@ def add_transitions(out: FamilyBuilder, samples: Iterable[CounterSample]) -> Non
 
 
 def price_query(replica: ReplicaRecord) -> PriceQuery:
-    placement, resources = replica.placement, replica.placement.resources
+    return _placement_query(
+        replica.placement, spot=replica.is_spot, nodes=replica.placement.resources.nodes or 0
+    )
+
+
+def _placement_query(placement: Placement, *, spot: bool, nodes: int) -> PriceQuery:
+    """The price book's question for whatever runs on ``placement``: a replica or a controller."""
+    resources = placement.resources
     return PriceQuery(
         cloud=placement.cloud,
         region=placement.region,
@@ -361,8 +358,8 @@ def price_query(replica: ReplicaRecord) -> PriceQuery:
         accelerators_per_node=resources.accelerators_per_node,
         cpus=resources.cpus,
         memory_gib=resources.memory_gib,
-        spot=replica.is_spot,
-        nodes=resources.nodes or 0,
+        spot=spot,
+        nodes=nodes,
     )
 
 
