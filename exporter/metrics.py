@@ -5,7 +5,7 @@ builds fresh prometheus_client families from them on every collection, so nothin
 a snapshot.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,11 +24,12 @@ class MetricSpec:
     help: str
     labels: tuple[str, ...] = ()
 
+    def documentation(self, refresh_seconds: float | None = None) -> str:
+        return self.help if refresh_seconds is None else f"{self.help} Refreshed every {refresh_seconds:g}s."
+
     def family(self, refresh_seconds: float | None = None) -> GaugeMetricFamily | CounterMetricFamily:
         """A fresh, empty family; with ``refresh_seconds`` the HELP says how old the data may be."""
-        doc = self.help
-        if refresh_seconds is not None:
-            doc = f"{doc} Refreshed every {refresh_seconds:g}s."
+        doc = self.documentation(refresh_seconds)
         if self.type == "counter":
             return CounterMetricFamily(self.name, doc, labels=list(self.labels))
         return GaugeMetricFamily(self.name, doc, labels=list(self.labels))
@@ -50,22 +51,68 @@ class MetricTable:
         raise KeyError(name)
 
 
+Row = tuple[Sequence[str], float]
+"""One sample: its label values, in the family's declared label order, and its value."""
+
+
+class RowFamily(Metric):
+    """A gauge or counter family kept as rows rather than a ``Sample`` and label dict per sample.
+
+    Rows are either kept (``rows``) or made when the family is encoded, from records the build
+    holds anyway (``sources``): a fleet's per-replica families then cost no object per sample
+    between the build and the encoding, only the lines of the family being written. It is a
+    prometheus_client ``Metric``, so whatever reads ``samples`` (its encoders, tests) still can;
+    those are made on demand.
+    """
+
+    def __init__(self, spec: "MetricSpec", documentation: str) -> None:
+        name = spec.name.removesuffix("_total") if spec.type == "counter" else spec.name
+        super().__init__(name, documentation, spec.type)
+        self.sample_name = spec.name
+        self.label_names = spec.labels
+        self.rows: list[Row] = []
+        self.sources: list[Callable[[], Iterable[Row]]] = []
+
+    def all_rows(self) -> Iterator[Row]:
+        yield from self.rows
+        for source in self.sources:
+            yield from source()
+
+    @property
+    def samples(self) -> list[Sample]:
+        names, name = self.label_names, self.sample_name
+        return [
+            Sample(name, dict(zip(names, values, strict=True)), value) for values, value in self.all_rows()
+        ]
+
+    @samples.setter
+    def samples(self, samples: list[Sample]) -> None:
+        # Metric.__init__ sets an empty list; anything else is taken in as rows.
+        self.rows = [(tuple(s.labels[name] for name in self.label_names), s.value) for s in samples]
+        self.sources = []
+
+
 class FamilyBuilder:
     """Collects samples per declared family for one snapshot, checking label arity as it goes."""
 
     def __init__(self, table: MetricTable, refresh_seconds: float | None) -> None:
         self._table = table
-        self._families = {spec.name: spec.family(refresh_seconds) for spec in table.specs}
-        self._labels = {spec.name: spec.labels for spec in table.specs}
+        self._families = {
+            spec.name: RowFamily(spec, spec.documentation(refresh_seconds)) for spec in table.specs
+        }
+        self._rows = {name: (len(family.label_names), family.rows) for name, family in self._families.items()}
 
     def add(self, name: str, label_values: Sequence[str], value: float) -> None:
-        labels = self._labels[name]
-        if len(label_values) != len(labels):
-            raise ValueError(f"{name} takes {len(labels)} labels, got {len(label_values)}")
-        family = self._families[name]
-        # CounterMetricFamily names the family without ``_total`` and its samples with it.
-        sample_name = f"{family.name}_total" if family.type == "counter" else family.name
-        family.samples.append(Sample(sample_name, dict(zip(labels, label_values, strict=True)), value))
+        arity, rows = self._rows[name]
+        if len(label_values) != arity:
+            raise ValueError(f"{name} takes {arity} labels, got {len(label_values)}")
+        rows.append((label_values, value))
+
+    def add_rows(self, name: str, rows: Callable[[], Iterable[Row]]) -> None:
+        """Rows made when the family is encoded (each time it is read): ``rows`` must read only
+        what does not change before then, such as the build's records. Their label count is
+        checked when they are written."""
+        self._families[name].sources.append(rows)
 
     def families(self) -> list[Metric]:
         """Every declared family, empty ones included: an absent family is also information."""
@@ -73,4 +120,6 @@ class FamilyBuilder:
 
 
 def samples_count(families: Iterable[Metric]) -> int:
-    return sum(len(family.samples) for family in families)
+    return sum(
+        len(family.rows) if isinstance(family, RowFamily) else len(family.samples) for family in families
+    )

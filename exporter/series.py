@@ -1,24 +1,29 @@
-"""Each collector's series, encoded once per collection with prometheus_client's own encoders.
+"""Each collector's series, encoded once per collection, byte for byte as prometheus_client does.
 
-Like kube-state-metrics' metrics store, which keeps every object's series pre-rendered, a
-collector's ``SeriesStore`` keeps the encoded lines of its previous collection, keyed by what a
-line is made of (sample name, labels, value): a mostly steady fleet then costs a dict lookup a
-sample. New series go through prometheus_client's encoder; a known series whose value changed
-(cost counters, every collection) keeps its encoded labels and gets the value written as the
-encoders write it, so the output stays byte-identical to prometheus_client's.
+A collection's gauge and counter families are written straight from their rows (label values and
+a value per sample, ``exporter.metrics.RowFamily``) into one body per family: a format string per
+family with the label names already in place, the label values escaped only when they need it,
+and values written with prometheus_client's own number formatting. No label dict, ``Sample`` or
+per-line object outlives the family being written, so what a collector keeps between
+collections is its bodies alone. Families from elsewhere (a plugin's prometheus_client
+families) take the same path from their samples; any other kind is encoded whole by
+prometheus_client.
 
 For gauge and counter samples a line is the same bytes in the text format and in OpenMetrics (the
 same label escaping and number formatting; counter samples are ``x_total`` in both); only the
 HELP/TYPE header differs, so a family is kept as one body both formats share plus a header per
-format, and serving either format costs no further encoding.
+format, and serving either format costs no further encoding. A body equal to the last
+collection's is that very object again, which lets the gzip members be reused without comparing.
 """
 
 import math
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from itertools import islice
+from operator import itemgetter
 
 from prometheus_client.core import Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
@@ -28,14 +33,17 @@ from prometheus_client.openmetrics.exposition import generate_latest as _generat
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
+from exporter.metrics import Row, RowFamily
+
 OPENMETRICS_EOF = b"# EOF\n"
 
 # Names both encoders leave untouched; others (a ':' or a '.') each encoder escapes its own way.
 _PLAIN_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_NEEDS_ESCAPE = re.compile(r'[\\"\n]')
+_LINES_PER_CHUNK = 4096
 # Samples are read by unpacking, the fastest way; a prometheus_client whose Sample has other
 # fields gets every family encoded whole.
 _SAMPLES_UNPACK = Sample._fields == ("name", "labels", "value", "timestamp", "exemplar", "native_histogram")
-_NEGATIVE_ZERO = "-0.0"
 
 
 class Format(Enum):
@@ -87,7 +95,7 @@ class EncodedSeries:
 
     families: tuple[Family, ...]
     samples: int
-    fresh_lines: int = 0  # lines made for this collection, not found as they were in the last one
+    reused: int = 0  # families whose body is the last collection's, unchanged
 
     def exposition(self, fmt: Format) -> bytes:
         """These families alone as one exposition (OpenMetrics without its ``# EOF``)."""
@@ -100,23 +108,18 @@ class EncodedSeries:
         return b"".join(parts)
 
 
-# (sample name, label names, label values): a series; with its value, all a line is made of.
-_SeriesKey = tuple[str, tuple[str, ...], tuple[str, ...]]
-_Line = tuple[object, bytes]  # (value, line)
-
-
 @dataclass(frozen=True)
 class _Kept:
     """What encoding one family leaves for the next collection."""
 
     header_key: tuple[str, str, str]  # documentation, type, unit
     headers: tuple[bytes, bytes]  # text, OpenMetrics
-    lines: dict[_SeriesKey, _Line]
     body: bytes
+    samples: int
 
 
 class SeriesStore:
-    """One collector's encoded families of its last collection, whose lines are reused by value.
+    """One collector's encoded families of its last collection.
 
     Owned by the collector's runner, which hands it each collection's families; only the last
     collection is kept, so a series gone upstream leaves the store at the next collection.
@@ -130,106 +133,135 @@ class SeriesStore:
         with self._lock:
             previous, kept = self._kept, {}
             encoded: list[Family] = []
-            samples = fresh_lines = 0
+            samples = reused = 0
             for family in families:
-                samples += len(family.samples)
                 made = _encode(family, previous.get(family.name))
                 if isinstance(made, WholeFamily):
+                    samples += len(family.samples)
                     encoded.append(made)
                     continue
-                family_kept, fresh = made
-                kept[family.name] = family_kept
-                encoded.append(EncodedFamily(family.name, *family_kept.headers, family_kept.body))
-                fresh_lines += fresh
+                samples += made.samples
+                before = previous.get(family.name)
+                reused += before is not None and made.body is before.body
+                kept[family.name] = made
+                encoded.append(EncodedFamily(family.name, *made.headers, made.body))
             self._kept = kept
-        return EncodedSeries(tuple(encoded), samples, fresh_lines)
+        return EncodedSeries(tuple(encoded), samples, reused)
 
 
-def _encode(family: Metric, before: _Kept | None) -> WholeFamily | tuple[_Kept, int]:
-    """The family encoded against what its last encoding left, and how many lines were made anew."""
-    plain = _SAMPLES_UNPACK and family.type in ("gauge", "counter") and _PLAIN_NAME.fullmatch(family.name)
-    if not plain:
+def _encode(family: Metric, before: _Kept | None) -> WholeFamily | _Kept:
+    """The family encoded, its headers and an unchanged body taken from its last encoding."""
+    if family.type not in ("gauge", "counter") or not _PLAIN_NAME.fullmatch(family.name):
         return _whole(family)
+    made = _rows_body(family) if isinstance(family, RowFamily) else _samples_body(family)
+    if made is None:
+        return _whole(family)
+    body, samples = made
     header_key = (family.documentation, family.type, family.unit)
     if before is not None and before.header_key == header_key:
         headers = before.headers
     else:
-        empty = _like(family, [])
+        empty = Metric(family.name, family.documentation, family.type, family.unit)
         headers = (encode_families(Format.TEXT, [empty]), encode_families(Format.OPENMETRICS, [empty]))
-    made = _lines(family, headers[0], before.lines if before is not None else {})
-    if made is None:
-        return _whole(family)
-    series, lines, fresh = made
-    body = b"".join(line for _, line in lines)
-    if before is not None and not fresh and len(series) == len(before.lines):
-        table = before.lines  # every line found as it was: the last collection's table serves again
-        if body == before.body:
-            body = before.body  # the same object lets gzip members be reused without comparing bytes
-    else:
-        table = dict(zip(series, lines, strict=True))
-    return _Kept(header_key, headers, table, body), fresh
+    if before is not None and body == before.body:
+        body = before.body
+    return _Kept(header_key, headers, body, samples)
 
 
-def _lines(
-    family: Metric, text_header: bytes, previous: dict[_SeriesKey, _Line]
-) -> tuple[list[_SeriesKey], list[_Line], int] | None:
-    """Each sample's series and line, and how many lines were made anew rather than found as
-    they were; None if the family is not plain lines."""
+def _rows_body(family: RowFamily) -> tuple[bytes, int] | None:
+    """The sample lines of a family of rows and how many, as prometheus_client writes them
+    (labels sorted by name, values escaped), written with one format string per family."""
+    names = family.label_names
+    if not all(_PLAIN_NAME.fullmatch(name) for name in names):
+        return None
+    order = sorted(range(len(names)), key=names.__getitem__)
+    labels = ",".join(f'{names[i]}="%s"' for i in order)
+    template = f"{family.sample_name}{{{labels}}} %s\n" if names else f"{family.sample_name} %s\n"
+    # Rows keep the declared label order; the exposition sorts label names.
+    sort: Callable[[Sequence[str]], Sequence[str]] | None = None
+    if order != list(range(len(names))):
+        pick = itemgetter(*order)
+        sort = pick if len(order) > 1 else lambda values: (pick(values),)
+    known: dict[float, str] = {}  # each distinct value written once (most are 1.0)
+    chunks: list[bytes] = []
+    count = 0
+    quotes = 2 * len(names)
+    try:
+        for batch in _batches(family):
+            if not all(type(v) is str for v in batch[0][0]):
+                # Rows are typed; a sample per batch is checked so that a None is not written "None".
+                raise TypeError(f"label values {batch[0][0]!r}")
+            lines = []
+            for row, value in batch:
+                text = known.get(value)
+                if text is None or not value:  # -0.0 equals 0.0 but is written "-0.0"
+                    text = known[value] = _value_text(value)
+                lines.append(template % (*(row if sort is None else sort(row)), text))
+            chunk = "".join(lines)
+            # Escaping is rare, so it is checked per chunk: a label value with a quote, a
+            # backslash or a newline shows in the counts, and only then is each row escaped.
+            if chunk.count('"') != quotes * len(lines) or "\\" in chunk or chunk.count("\n") != len(lines):
+                chunk = "".join(_escaped_line(template, row, sort, value) for row, value in batch)
+            chunks.append(chunk.encode())
+            count += len(lines)
+    except TypeError as exc:  # a row with the wrong number of labels, or a label value not text
+        raise ValueError(f"{family.sample_name} takes {len(names)} labels, each a string ({exc})") from None
+    return b"".join(chunks), count
+
+
+def _batches(family: RowFamily) -> Iterator[list[Row]]:
+    """The family's rows in lists of a bounded size: a family of 100k lines never exists as 100k
+    strings at once."""
+    for rows in (family.rows, *(source() for source in family.sources)):
+        iterator = iter(rows)
+        while batch := list(islice(iterator, _LINES_PER_CHUNK)):
+            yield batch
+
+
+def _escaped_line(
+    template: str, row: Sequence[str], sort: Callable[[Sequence[str]], Sequence[str]] | None, value: float
+) -> str:
+    values = row if sort is None else sort(row)
+    if _NEEDS_ESCAPE.search("".join(values)):
+        values = [_escape(v) for v in values]
+    return template % (*values, _value_text(value))
+
+
+def _samples_body(family: Metric) -> tuple[bytes, int] | None:
+    """The sample lines of a prometheus_client family; None if it is not one plain line per sample."""
     sample_names = (family.name, f"{family.name}_total") if family.type == "counter" else (family.name,)
-    series: list[_SeriesKey] = []
-    lines: list[_Line] = []
-    revalued = 0
-    missed_at: list[int] = []
-    label_names: tuple[str, ...] = ()
-    for sample in family.samples:
-        name, labels, value, timestamp, exemplar, histogram = sample
+    if not _SAMPLES_UNPACK:
+        return None
+    lines = []
+    for name, labels, value, timestamp, exemplar, histogram in family.samples:
         if name not in sample_names or timestamp is not None or exemplar is not None or histogram is not None:
             return None
-        names = tuple(labels)
-        if names != label_names:
-            label_names = names  # one tuple shared by the keys of a family's samples
-        value_key: object = value
-        if value == 0 and math.copysign(1.0, value) < 0:
-            value_key = _NEGATIVE_ZERO  # equals 0.0 but is written -0.0
-        key = (name, label_names, tuple(labels.values()))
-        series.append(key)
-        found = previous.get(key)
-        if found is None:
-            missed_at.append(len(lines))
-            lines.append((value_key, b""))
-        elif found[0] == value_key:
-            lines.append(found)
-        else:
-            # A known series with a new value (a cost counter, every collection): its line up to
-            # the last space is kept (label values, even with spaces, come before it) and the value
-            # is written with the function both encoders write values with.
-            kept = found[1][: found[1].rindex(b" ") + 1]
-            lines.append((value_key, b"%s%s\n" % (kept, _go_float(value).encode())))
-            revalued += 1
-    if missed_at:
-        # One batch through prometheus_client's text encoder, whose sample lines OpenMetrics shares.
-        encoded = encode_families(Format.TEXT, [_like(family, [family.samples[i] for i in missed_at])])
-        if not encoded.startswith(text_header):
+        if not labels:
+            lines.append(f"{name} {_value_text(value)}\n")
+            continue
+        if not all(_PLAIN_NAME.fullmatch(key) for key in labels):
             return None
-        # Label values escape their newlines, so each sample is exactly one line.
-        fresh = encoded[len(text_header) :].split(b"\n")
-        if len(fresh) != len(missed_at) + 1 or fresh.pop():
-            return None
-        for index, text in zip(missed_at, fresh, strict=True):
-            lines[index] = (lines[index][0], text + b"\n")
-    return series, lines, revalued + len(missed_at)
+        text = ",".join(f'{key}="{_escape(labels[key])}"' for key in sorted(labels))
+        lines.append(f"{name}{{{text}}} {_value_text(value)}\n")
+    return "".join(lines).encode(), len(lines)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+def _value_text(value: float) -> str:
+    if value == 0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    return _go_float(value)
 
 
 def _whole(family: Metric) -> WholeFamily:
     return WholeFamily(
-        family.name, encode_families(Format.TEXT, [family]), encode_families(Format.OPENMETRICS, [family])
+        family.name,
+        encode_families(Format.TEXT, [family]),
+        encode_families(Format.OPENMETRICS, [family]),
     )
-
-
-def _like(family: Metric, samples: list[Sample]) -> Metric:
-    copy = Metric(family.name, family.documentation, family.type, family.unit)
-    copy.samples = samples
-    return copy
 
 
 class _Families:

@@ -35,6 +35,7 @@ import requests
 
 from collectors.skyserve.config import Connection
 from collectors.skyserve.records import JOBS_CONTROLLER_PREFIX, SERVE_CONTROLLER_PREFIX
+from collectors.skyserve.wire import ServiceWire, decode_payload_fields, decode_services
 from exporter.deadline import Deadline
 from exporter.errors import (
     CollectorError,
@@ -164,7 +165,7 @@ class PoolAnswer:
     the controllers, that never fails the poll.
     """
 
-    records: tuple[Any, ...] = ()
+    records: tuple[ServiceWire | None, ...] = ()
     reason: str | None = None
     problem: str | None = None
 
@@ -174,7 +175,7 @@ class ServeStatusAnswer:
     """What one poll brought back: the raw service, controller and pool records and the server's
     version info."""
 
-    services: tuple[Any, ...]
+    services: tuple[ServiceWire | None, ...]
     upstream: Mapping[str, str]
     controllers: ControllerAnswer = ControllerAnswer()
     pools: PoolAnswer = PoolAnswer()
@@ -290,7 +291,7 @@ class SkyServeClient:
                 error.means_no_pools() or (error.is_runtime_error() and controllers.jobs_controller_down())
             ):
                 return PoolAnswer()  # no jobs controller (or a STOPPED one): no pools
-            return PoolAnswer(records=tuple(_result_list(payload, "jobs.pool_status")))
+            return PoolAnswer(records=tuple(_result_services(payload, "jobs.pool_status")))
         except _NoRoute as exc:
             return PoolAnswer(reason=POOLS_UNSUPPORTED, problem=f"the API server has no pools: {exc}")
         except UpstreamAuthError as exc:
@@ -372,7 +373,9 @@ class SkyServeClient:
             if payload is not None:
                 return payload
         self._check(answer, f"{what} result", not_found=CollectorError)
-        return decode_payload(_json(answer, "/api/get"))
+        kind = answer.headers.get("Content-Type", "no content type")
+        what = f"/api/get answered HTTP {answer.status_code} ({kind})"
+        return decode_payload(decode_payload_fields(answer.body, what))
 
     def _request(
         self, method: str, path: str, deadline: Deadline, headers: dict[str, str], **kwargs: Any
@@ -417,7 +420,7 @@ class SkyServeClient:
         raise CollectorError(message)
 
 
-def _serve_outcome(payload: RequestPayload) -> list[Any] | RemoteError:
+def _serve_outcome(payload: RequestPayload) -> list[ServiceWire | None] | RemoteError:
     """The services, or the RuntimeError whose meaning depends on the controller's state."""
     error = payload.error
     if error is not None:
@@ -425,7 +428,7 @@ def _serve_outcome(payload: RequestPayload) -> list[Any] | RemoteError:
             return []
         if error.is_runtime_error():
             return error
-    return _result_list(payload, "serve.status")
+    return _result_services(payload, "serve.status")
 
 
 def _unless_no_services(error: RemoteError, controllers: ControllerAnswer) -> None:
@@ -445,11 +448,23 @@ def _unless_no_services(error: RemoteError, controllers: ControllerAnswer) -> No
 
 def _result_list(payload: RequestPayload, what: str) -> list[Any]:
     """The list a finished request returned; CollectorError with the server's message when it failed."""
+    _succeeded(payload, what)
+    return decode_list(payload.return_value, what)
+
+
+def _result_services(payload: RequestPayload, what: str) -> list[ServiceWire | None]:
+    """The services (or pools) a finished request returned, decoded into wire records."""
+    _succeeded(payload, what)
+    if payload.return_value is None:
+        raise UpstreamParseError(f"{what} succeeded without a return_value")
+    return decode_services(payload.return_value, what)
+
+
+def _succeeded(payload: RequestPayload, what: str) -> None:
     if payload.error is not None:
         raise CollectorError(f"{what} failed on the API server: {payload.error.describe()}")
     if payload.status != "SUCCEEDED":
         raise CollectorError(f"{what} ended with status {payload.status} on the API server")
-    return decode_list(payload.return_value, what)
 
 
 def _error_payload(answer: _Answer) -> RequestPayload | None:

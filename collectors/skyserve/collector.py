@@ -43,7 +43,7 @@ from collectors.skyserve.metrics import (
     ControllerCosts,
     add_controller,
     add_pool,
-    add_replica,
+    add_replicas,
     add_replicas_by_cloud,
     add_service,
     add_transitions,
@@ -99,12 +99,13 @@ class Polled:
     @classmethod
     def decode(cls, answer: ServeStatusAnswer) -> "Polled":
         found, pools = answer.controllers, answer.pools
+        fleet = parse_fleet(answer.services)
         return cls(
-            parse_fleet(answer.services),
+            fleet,
             answer.upstream,
             parse_controllers(found.records),
             found.problem,
-            _without_names(parse_pools(pools.records), answer.services),
+            _without_names(parse_pools(pools.records), fleet),
             PoolAnswer(reason=pools.reason, problem=pools.problem),
         )
 
@@ -231,8 +232,7 @@ class SkyServeCollector:
             add_service(out, service)
         for group in groups:
             add_replicas_by_cloud(out, group)
-        for replica in replicas:
-            add_replica(out, replica)
+        add_replicas(out, replicas)
         for controller in raw.controllers.records:
             add_controller(out, controller)
         add_transitions(out, self._tracker.samples())
@@ -261,11 +261,11 @@ class SkyServeCollector:
         )
 
 
-def _without_names(pools: Fleet, services: tuple[Any, ...]) -> Fleet:
+def _without_names(pools: Fleet, fleet: Fleet) -> Fleet:
     """The pools, less any named like a service (counted as duplicate_service): SkyPilot keeps both
     in one table, so this cannot happen upstream, but two series with one label set would make the
     whole exposition invalid."""
-    taken = {s.get("name") for s in services if isinstance(s, Mapping)}
+    taken = {service.name for service in fleet.services}
     kept = tuple(pool for pool in pools.services if pool.name not in taken)
     if len(kept) == len(pools.services):
         return pools

@@ -26,10 +26,11 @@ replica's) but no ``infra`` and so no zone; ``cpus`` and ``memory`` are the *req
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
+from collectors.skyserve.wire import ReplicaWire, ServiceWire, services_of
 from exporter.upstream import encodable
 
 INVALID_SERVICE = "invalid_service"
@@ -85,6 +86,7 @@ class Placement:
 
 
 PlacementKey = tuple[str, str, str, str]
+_UNREAD = Placement()  # a sentinel: the placement of this key is not read yet
 
 
 SERVICE = "service"
@@ -147,15 +149,24 @@ class Controllers:
     skipped: Mapping[str, int] = field(default_factory=dict)
 
 
-def parse_fleet(raw_services: Any) -> Fleet:
-    """Every well-formed service, in upstream order, and how many records were skipped and why."""
-    return _FleetParser().fleet(raw_services)
+def parse_fleet(raw_services: Sequence[ServiceWire | None] | Sequence[Any]) -> Fleet:
+    """Every well-formed service, in upstream order, and how many records were skipped and why.
+
+    ``raw_services`` are wire records (``wire.decode_services``), or records as ``json`` decodes
+    them, which are converted first."""
+    return _FleetParser().fleet(_as_wire(raw_services))
 
 
-def parse_pools(raw_pools: Any) -> Fleet:
+def parse_pools(raw_pools: Sequence[ServiceWire | None] | Sequence[Any]) -> Fleet:
     """Every well-formed pool of ``jobs.pool_status`` (as services: ``serve.status``'s shape), its
     workers as replicas of kind ``pool`` with the jobs running on them."""
-    return _FleetParser(kind=POOL).fleet(raw_pools)
+    return _FleetParser(kind=POOL).fleet(_as_wire(raw_pools))
+
+
+def _as_wire(records: Sequence[Any]) -> Sequence[ServiceWire | None]:
+    if all(record is None or isinstance(record, ServiceWire) for record in records):
+        return records
+    return services_of(list(records))
 
 
 class _FleetParser:
@@ -165,9 +176,9 @@ class _FleetParser:
         self.kind = kind
         self.skipped: Counter[str] = Counter()
         # None: the strings cannot be encoded, so no replica placed there can be exported.
-        self._placements: dict[PlacementKey, Placement | None] = {}
+        self._placements: dict[tuple[Any, ...], Placement | None] = {}
 
-    def fleet(self, raw_services: Any) -> Fleet:
+    def fleet(self, raw_services: Sequence[ServiceWire | None]) -> Fleet:
         services: dict[str, ServiceRecord] = {}
         for raw in raw_services:
             service = self.service(raw)
@@ -179,35 +190,37 @@ class _FleetParser:
             services[service.name] = service
         return Fleet(services=tuple(services.values()), skipped=dict(self.skipped))
 
-    def service(self, raw: Any) -> ServiceRecord | None:
+    def service(self, raw: ServiceWire | None) -> ServiceRecord | None:
         """One service, or None (counted) when it has no name, status or replica list."""
-        if not isinstance(raw, Mapping):
+        if raw is None:
             self.skipped[INVALID_SERVICE] += 1
             return None
-        name, status, replicas = raw.get("name"), raw.get("status"), raw.get("replica_info", [])
-        if not _nonempty(name) or not _nonempty(status) or not isinstance(replicas, list):
+        name, status, replicas = raw.name, raw.status, raw.replica_info
+        if not _nonempty(name) or not _nonempty(status) or replicas is None:
             self.skipped[INVALID_SERVICE] += 1
             return None
-        endpoint = _optional_text(raw.get("endpoint"))
-        load_balancing_policy = _optional_text(raw.get("load_balancing_policy")) or ""
+        endpoint = _optional_text(raw.endpoint)
+        load_balancing_policy = _optional_text(raw.load_balancing_policy) or ""
         if not _all_encodable(name, status, endpoint or "", load_balancing_policy):
             self.skipped[BAD_ENCODING] += 1
             return None
         return ServiceRecord(
             name=name,
             status=status,
-            ready_since=_timestamp(raw.get("uptime")),
+            ready_since=_timestamp(raw.uptime),
             endpoint=endpoint,
-            version=_int(raw.get("version")),
-            active_versions=tuple(v for v in _list(raw.get("active_versions")) if _int(v) is not None),
-            policy=_optional_text(raw.get("policy")) or "",
+            version=_int(raw.version),
+            active_versions=tuple(v for v in _list(raw.active_versions) if _int(v) is not None),
+            policy=_optional_text(raw.policy) or "",
             load_balancing_policy=load_balancing_policy,
-            tls_encrypted=raw.get("tls_encrypted") is True,
-            target_num_replicas=_int(raw.get("target_num_replicas")),
+            tls_encrypted=raw.tls_encrypted is True,
+            target_num_replicas=_int(raw.target_num_replicas),
             replicas=self.replicas(name, replicas),
         )
 
-    def replicas(self, service_name: str, raw_replicas: list[Any]) -> tuple[ReplicaRecord, ...]:
+    def replicas(
+        self, service_name: str, raw_replicas: list[ReplicaWire | None]
+    ) -> tuple[ReplicaRecord, ...]:
         replicas: dict[int, ReplicaRecord] = {}
         for raw in raw_replicas:
             replica = self.replica(service_name, raw)
@@ -220,14 +233,14 @@ class _FleetParser:
                 replicas[replica.replica_id] = replica
         return tuple(replicas.values())
 
-    def replica(self, service_name: str, raw: Any) -> ReplicaRecord | str:
+    def replica(self, service_name: str, raw: ReplicaWire | None) -> ReplicaRecord | str:
         """One replica, or why it is skipped: no integer id or string status, or bad encoding."""
-        if not isinstance(raw, Mapping):
+        if raw is None:
             return INVALID_REPLICA
-        replica_id, status = _int(raw.get("replica_id")), raw.get("status")
+        replica_id, status = _int(raw.replica_id), raw.status
         if replica_id is None or not _nonempty(status):
             return INVALID_REPLICA
-        endpoint = _optional_text(raw.get("endpoint"))
+        endpoint = _optional_text(raw.endpoint)
         placement = self.placement(raw)
         # isascii() inline first: this runs for every replica (100k in a large fleet).
         if placement is None or not (
@@ -235,29 +248,39 @@ class _FleetParser:
             or _all_encodable(status, endpoint or "")
         ):
             return BAD_ENCODING
-        is_spot = raw.get("is_spot")
+        is_spot = raw.is_spot
         return ReplicaRecord(
             service_name=service_name,
             replica_id=replica_id,
             status=status,
-            version=_int(raw.get("version")),
+            version=_int(raw.version),
             endpoint=endpoint,
             is_spot=is_spot if isinstance(is_spot, bool) else placement.resources.spot,
-            launched_at=_timestamp(raw.get("launched_at")),
+            launched_at=_timestamp(raw.launched_at),
             placement=placement,
             kind=self.kind,
-            used_by=_job_ids(raw.get("used_by")) if self.kind == POOL else (),
+            used_by=_job_ids(raw.used_by) if self.kind == POOL else (),
         )
 
-    def placement(self, raw: Mapping[str, Any]) -> Placement | None:
+    def placement(self, raw: ReplicaWire) -> Placement | None:
         """The replica's placement, or None when its strings cannot be encoded (checked once per key)."""
-        key = placement_key(raw)
+        # Keyed first by the four values as sent, which replicas placed alike share: most
+        # replicas then cost one lookup. A value that cannot be a key (a list) takes the long way.
+        sent = (raw.cloud, raw.region, raw.infra, raw.resources_str_full)
         try:
-            return self._placements[key]
+            return self._placements[sent]
         except KeyError:
+            hashable = True
+        except TypeError:
+            hashable = False
+        key = placement_key(raw)
+        placement = self._placements.get(key, _UNREAD)
+        if placement is _UNREAD:
             placement = placement_of(key) if _all_encodable(*key) else None
             self._placements[key] = placement
-            return placement
+        if hashable:
+            self._placements[sent] = placement
+        return placement
 
 
 def parse_controllers(raw_records: Any) -> Controllers:
@@ -305,13 +328,13 @@ def _controller(raw: Any) -> ControllerRecord | str:
     )
 
 
-def placement_key(replica: Mapping[str, Any]) -> PlacementKey:
+def placement_key(replica: ReplicaWire) -> PlacementKey:
     """The four strings a placement is read from; replicas of one service usually share them."""
     return (
-        _text(replica.get("cloud")),
-        _text(replica.get("region")),
-        _text(replica.get("infra")),
-        _text(replica.get("resources_str_full")),
+        _text(replica.cloud),
+        _text(replica.region),
+        _text(replica.infra),
+        _text(replica.resources_str_full),
     )
 
 

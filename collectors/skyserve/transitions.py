@@ -76,7 +76,7 @@ class TransitionTracker:
             previous = self._replicas.get(key)
             state = _state_of(replica, previous)
             counts = self._counts(replica.service_name, state, now)
-            if self._primed:
+            if self._primed and (previous is None or previous.status != state.status):
                 _count(previous.status if previous else None, state.status, counts)
             current[key] = state
         self._replicas = current
@@ -107,8 +107,14 @@ class TransitionTracker:
 
 def _state_of(replica: ReplicaRecord, previous: _ReplicaState | None) -> _ReplicaState:
     placement = replica.placement
-    if not placement.cloud and previous is not None:
-        return _ReplicaState(replica.status, previous.cloud, previous.region)
+    if previous is not None:
+        if not placement.cloud:
+            cloud, region = previous.cloud, previous.region
+        else:
+            cloud, region = placement.cloud, placement.region
+        if (previous.status, previous.cloud, previous.region) == (replica.status, cloud, region):
+            return previous  # most replicas, most polls: no new object to keep
+        return _ReplicaState(replica.status, cloud, region)
     return _ReplicaState(replica.status, placement.cloud, placement.region)
 
 

@@ -31,14 +31,14 @@ def test_successful_run_is_encoded_for_both_formats_and_keeps_no_families() -> N
     assert snapshot.build.upstream == {"version": "0.14.1", "api_version": "62"}
 
 
-def test_a_runner_reuses_its_last_collections_lines() -> None:
+def test_a_runner_reuses_its_last_collections_bodies() -> None:
     runner = DeadlineRunner(
         FakeCollector([{"llama": 3, "mistral": 1}, {"llama": 3, "mistral": 2}]), FakeClock(), LOG
     )
     first, second = runner.run(), runner.run()
     assert first is not None and first.series is not None
     assert second is not None and second.series is not None
-    assert (first.series.fresh_lines, second.series.fresh_lines) == (4, 1)  # mistral's replicas
+    assert (first.series.reused, second.series.reused) == (0, len(second.series.families) - 1)  # mistral's
     assert b'skyserve_fake_replicas{service_name="mistral"} 2.0' in second.series.exposition(Format.TEXT)
 
 

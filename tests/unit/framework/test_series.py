@@ -1,7 +1,8 @@
+import pytest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.samples import Sample
 
-from exporter.metrics import FamilyBuilder, MetricSpec, MetricTable
+from exporter.metrics import FamilyBuilder, MetricSpec, MetricTable, RowFamily
 from exporter.series import EncodedFamily, Format, SeriesStore, WholeFamily, encode_families
 
 TABLE = MetricTable(
@@ -44,21 +45,26 @@ def test_both_formats_are_byte_identical_to_prometheus_client_collection_after_c
                 )
 
 
-def test_a_changed_value_re_encodes_only_that_line() -> None:
+def test_a_family_whose_lines_are_unchanged_keeps_its_body_object() -> None:
     store = SeriesStore()
     first = store.encode(fleet({"a": 2, "b": 1}))
-    assert first.fresh_lines == first.samples == 7
+    assert first.reused == 0
     unchanged = store.encode(fleet({"a": 2, "b": 1}))
-    assert unchanged.fresh_lines == 0
-    assert unchanged.exposition(Format.TEXT) == first.exposition(Format.TEXT)
+    assert unchanged.reused == len(unchanged.families) == 4
+    assert all(_body(a) is _body(b) for a, b in zip(first.families, unchanged.families, strict=True))
     families = fleet({"a": 2, "b": 1})
-    families[2].samples[1] = families[2].samples[1]._replace(value=7.0)  # b's events only
+    events = families[2]
+    assert isinstance(events, RowFamily) and events.rows[1] == (("b",), 2)
+    events.rows[1] = (("b",), 7.0)  # b's events only
     changed = store.encode(families)
-    assert changed.fresh_lines == 1
+    assert changed.reused == 3
     assert b'skyserve_x_events_total{service_name="b"} 7.0\n' in changed.exposition(Format.OPENMETRICS)
-    assert [_body(f) for f in changed.families if f.name != "skyserve_x_events"] == [
-        _body(f) for f in first.families if f.name != "skyserve_x_events"
+    kept = [
+        (a, b)
+        for a, b in zip(changed.families, unchanged.families, strict=True)
+        if a.name != "skyserve_x_events"
     ]
+    assert len(kept) == 3 and all(_body(a) is _body(b) for a, b in kept)
 
 
 def _body(family: EncodedFamily | WholeFamily) -> bytes:
@@ -69,22 +75,45 @@ def _body(family: EncodedFamily | WholeFamily) -> bytes:
 def test_a_series_whose_value_changes_is_written_as_prometheus_client_writes_it() -> None:
     store = SeriesStore()
     labels = {"service_name": 'a } 1.0 "b"\\', "replica_id": "1 2"}
-    for value in (1.0, 2.5, float("nan"), float("inf"), -0.0, 0.0, 1e22, -1e-7, 3, 2**60, float("-inf"), 1.0):
+    values = (
+        1.0,
+        2.5,
+        float("nan"),
+        float("inf"),
+        -0.0,
+        0.0,
+        1e22,
+        -1e-7,
+        3,
+        2**60,
+        float("-inf"),
+        1.0,
+        True,
+    )
+    for value in values:
         family = Metric("skyserve_x_cost_dollars", "Cost.", "counter")
         family.add_sample("skyserve_x_cost_dollars_total", labels, value)
         series = store.encode([family])
         for fmt in Format:
             assert series.exposition(fmt) == encode_families(fmt, [family])
+    # The same values as rows of one family, where each distinct value's text is made once.
+    spec = MetricSpec("skyserve_x_cost_dollars_total", "counter", "Cost.", ("service_name", "replica_id"))
+    out = FamilyBuilder(MetricTable((spec,)), refresh_seconds=None)
+    for index, value in enumerate((*values, 0.0, -0.0, 0.0)):
+        out.add(spec.name, (labels["service_name"], str(index)), value)
+    families = out.families()
+    for fmt in Format:
+        assert store.encode(families).exposition(fmt) == encode_families(fmt, families)
 
 
 def test_only_the_last_collection_is_kept() -> None:
     store = SeriesStore()
     store.encode(fleet({"a": 1}))
     store.encode(fleet({"b": 1}))
-    assert store.encode(fleet({"a": 1})).fresh_lines == 3  # a's lines were let go with a
+    assert store.encode(fleet({"a": 1})).reused == 1  # the empty family: a's bodies went with a
 
 
-def test_lines_are_keyed_by_everything_they_are_made_of() -> None:
+def test_a_prometheus_client_family_is_written_from_its_samples() -> None:
     def gauge(*samples: Sample) -> list[Metric]:
         family = Metric("skyserve_x", "X.", "gauge")
         family.samples = list(samples)
@@ -95,7 +124,6 @@ def test_lines_are_keyed_by_everything_they_are_made_of() -> None:
     for sample in (Sample("skyserve_x", {"b": "1"}, 0.0), Sample("skyserve_x", {"a": "1"}, -0.0)):
         families = gauge(sample)
         series = store.encode(families)
-        assert series.fresh_lines == 1
         assert series.exposition(Format.TEXT) == encode_families(Format.TEXT, families)
 
 
@@ -112,3 +140,52 @@ def test_a_family_that_is_not_plain_lines_is_encoded_whole_in_each_format() -> N
     assert all(isinstance(family, WholeFamily) for family in series.families)
     for fmt in Format:
         assert series.exposition(fmt) == encode_families(fmt, families)
+
+
+def test_rows_read_as_prometheus_client_samples() -> None:
+    families = fleet({"a": 1})
+    info = families[1]
+    assert isinstance(info, RowFamily)
+    assert info.samples == [
+        Sample("skyserve_x_info", {"service_name": "a", "replica_id": "0", "note": 'a "b"\n c\r\\'}, 1)
+    ]
+    events = families[2]
+    assert isinstance(events, RowFamily)
+    assert (events.name, [s.name for s in events.samples]) == (
+        "skyserve_x_events",
+        ["skyserve_x_events_total"],
+    )
+    events.samples = [Sample("skyserve_x_events_total", {"service_name": "z"}, 4.0)]
+    assert events.rows == [(("z",), 4.0)]
+
+
+def test_a_row_with_the_wrong_number_of_labels_is_refused_when_added() -> None:
+    out = FamilyBuilder(TABLE, refresh_seconds=None)
+    with pytest.raises(ValueError, match="skyserve_x_info takes 3 labels, got 2"):
+        out.add("skyserve_x_info", ("a", "1"), 1)
+
+
+def test_rows_made_at_encoding_are_written_as_rows_added_one_by_one() -> None:
+    records = [("a", 2.0), ("b", 1.0), ('q"uote', 3.0)]
+    eager, lazy = FamilyBuilder(TABLE, refresh_seconds=5), FamilyBuilder(TABLE, refresh_seconds=5)
+    for name, count in records:
+        eager.add("skyserve_x_replicas", (name,), count)
+    lazy.add("skyserve_x_replicas", ("first",), 9.0)
+    lazy.add_rows("skyserve_x_replicas", lambda: (((name,), count) for name, count in records))
+    eager_families = eager.families()
+    first = Sample("skyserve_x_replicas", {"service_name": "first"}, 9.0)
+    eager_families[0].samples = [first, *eager_families[0].samples]
+    lazy_families = lazy.families()
+    assert lazy_families[0].samples == eager_families[0].samples  # read twice: made again each time
+    for fmt in Format:
+        expected = encode_families(fmt, eager_families)
+        assert SeriesStore().encode(lazy_families).exposition(fmt) == expected
+    assert SeriesStore().encode(lazy_families).samples == 4
+
+
+def test_rows_made_at_encoding_with_the_wrong_labels_fail_the_collection_naming_the_family() -> None:
+    for rows in ([(("a", "extra"), 1.0)], [((None,), 1.0)]):
+        out = FamilyBuilder(TABLE, refresh_seconds=None)
+        out.add_rows("skyserve_x_replicas", lambda rows=rows: rows)  # type: ignore[misc]
+        with pytest.raises(ValueError, match="skyserve_x_replicas takes 1 labels"):
+            SeriesStore().encode(out.families())

@@ -99,7 +99,7 @@ def test_fetch_follows_the_skypilot_request_flow(mock: responses.RequestsMock) -
         match=[matchers.query_param_matcher({"request_id": CLUSTERS_REQUEST_ID})],
     )
     result = _client().fetch()
-    assert [s.get("name") if isinstance(s, dict) else s for s in result.services] == [
+    assert [s.name if s is not None else s for s in result.services] == [
         "llama-svc",
         "mistral-svc",
         None,

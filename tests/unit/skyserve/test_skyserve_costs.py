@@ -8,6 +8,7 @@ import pytest
 from collectors.pricing import PriceBook, PricingConfig
 from collectors.skyserve.client import ServeStatusAnswer
 from collectors.skyserve.collector import Polled, SkyServeCollector
+from collectors.skyserve.wire import services_of
 from simulator.demo import demo_catalog_dir
 from tests.unit.skyserve.helpers import ENDPOINT, context, render, samples
 
@@ -44,7 +45,7 @@ def replica(replica_id: int, status: str, spot: bool = True, instance: str = "g6
 
 def fleet(*replicas: dict[str, Any]) -> Polled:
     service = {"name": "svc", "status": "READY", "replica_info": list(replicas)}
-    return Polled.decode(ServeStatusAnswer(services=(service,), upstream={}))
+    return Polled.decode(ServeStatusAnswer(services=tuple(services_of([service])), upstream={}))
 
 
 def cost_samples(made: SkyServeCollector, raw: Polled, now: float = NOW) -> dict[Any, float]:

@@ -23,6 +23,7 @@ from collectors.skyserve.collector import Polled, SkyServeCollector
 from collectors.skyserve.config import Connection, TokenSource
 from collectors.skyserve.metrics import controller_price_query, price_query
 from collectors.skyserve.records import DUPLICATE_SERVICE, POOL, parse_controllers, parse_pools
+from collectors.skyserve.wire import services_of
 from exporter.collector import CollectorContext
 from exporter.series import Format, encode_families
 from simulator import ControllerState, Fault, Simulator
@@ -77,7 +78,11 @@ def test_a_pool_named_like_a_service_is_skipped() -> None:
     pools = _recorded_pools()
     services = [{**pools[1], "pool": False}]  # a service named train-h100
     polled = Polled.decode(
-        ServeStatusAnswer(services=tuple(services), upstream={}, pools=PoolAnswer(records=tuple(pools)))
+        ServeStatusAnswer(
+            services=tuple(services_of(services)),
+            upstream={},
+            pools=PoolAnswer(records=tuple(services_of(pools))),
+        )
     )
     assert [p.name for p in polled.pools.services] == ["batch-l4"]
     assert polled.skipped == {DUPLICATE_SERVICE: 1}

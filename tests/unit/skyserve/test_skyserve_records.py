@@ -17,6 +17,7 @@ from collectors.skyserve.records import (
     split_top_level,
     zone_from_infra,
 )
+from collectors.skyserve.wire import replica_of
 from tests.unit.skyserve.helpers import recorded_services
 
 
@@ -246,7 +247,9 @@ def test_zone_from_infra(infra: str, cloud: str, region: str, zone: str) -> None
 
 
 def test_placement_of_a_pending_replica_is_empty() -> None:
-    placement = placement_of(placement_key({"replica_id": 4, "status": "PENDING", "handle": None}))
+    placement = placement_of(
+        placement_key(replica_of({"replica_id": 4, "status": "PENDING", "handle": None}))
+    )
     assert (placement.cloud, placement.region, placement.zone) == ("", "", "")
     assert placement.resources == Resources()
     assert placement.accelerators_total is None
@@ -258,18 +261,20 @@ def test_placement_of_a_pending_replica_is_empty() -> None:
      ("RunPod", "runpod"), ("Lambda", "lambda"), (None, ""), (7, "")],
 )  # fmt: skip
 def test_cloud_is_lower_cased(cloud: object, expected: str) -> None:
-    assert placement_of(placement_key({"cloud": cloud})).cloud == expected
+    assert placement_of(placement_key(replica_of({"cloud": cloud}))).cloud == expected
 
 
 def test_accelerators_total_counts_every_node() -> None:
     placement = placement_of(
         placement_key(
-            {
-                "cloud": "AWS",
-                "region": "us-west-2",
-                "infra": "AWS (us-west-2b)",
-                "resources_str_full": "2x(gpus=A100:8, cpus=96, mem=1152, p4d.24xlarge, disk=256)",
-            }
+            replica_of(
+                {
+                    "cloud": "AWS",
+                    "region": "us-west-2",
+                    "infra": "AWS (us-west-2b)",
+                    "resources_str_full": "2x(gpus=A100:8, cpus=96, mem=1152, p4d.24xlarge, disk=256)",
+                }
+            )
         )
     )
     assert placement.zone == "us-west-2b"
