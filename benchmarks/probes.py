@@ -9,9 +9,14 @@ the probing processes are measured apart from it. The endpoints are discovered t
 discovers them (the SkyServe collector against the simulator's API), then probed three ways:
 
 - ``collector``: one round of the probes collector in this process (what ``/metrics`` serves);
-- ``exporter /probe``: the exporter process, driven through ``/probe`` by ``--concurrency`` client
-  threads, as Prometheus's multi-target pattern drives it;
+- ``exporter /probe``: the exporter process (this checkout's code), driven through ``/probe`` by
+  ``--concurrency`` client threads, as Prometheus's multi-target pattern drives it;
 - ``blackbox /probe``: Debian's prometheus-blackbox-exporter, driven the same way.
+
+The two processes take turns, ``--runs`` rounds each, and the fastest round of each is reported.
+During each round a separate process scrapes the prober's own ``/metrics`` as Prometheus does
+(one keep-alive connection, gzip), one scrape every 10 ms: its latency says whether heavy ``/probe``
+use starves the scrapes.
 
 Round time is wall time for all targets. Overhead per probe is the probe's own duration minus the
 injected latency (what the prober adds: connection, parsing, scheduling), and CPU per probe is the
@@ -21,6 +26,7 @@ processes). The client threads that drive ``/probe`` cost CPU in this process, n
 
 import argparse
 import asyncio
+import http.client
 import json
 import logging
 import os
@@ -51,7 +57,15 @@ from simulator import Simulator
 from simulator.counter import RequestCounter
 from simulator.dataplane import DataPlaneApp
 
-EXPORTER = Path(sys.executable).with_name("skyserve-exporter")
+ROOT = Path(__file__).resolve().parents[1]
+# This checkout's exporter, whichever one the virtualenv has installed.
+EXPORTER = [sys.executable, "-c", "from exporter.cli import main; main()"]
+EXPORTER_PYTHONPATH = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
+SCRAPE_PAUSE_SECONDS = 0.01
+SCRAPE_HEADERS = {
+    "Accept": "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    "Accept-Encoding": "gzip",
+}
 BLACKBOX = "prometheus-blackbox-exporter"
 LOG = logging.getLogger("benchmark")
 HZ = os.sysconf("SC_CLK_TCK")
@@ -65,15 +79,25 @@ class Row:
     cpu_ms_per_probe: float
     succeeded: int
     targets: int
+    scrape_ms: tuple[float, ...] = ()  # the prober's /metrics, scraped during the round
 
     def markdown(self) -> str:
-        ordered = sorted(self.overhead_ms)
-        p50 = statistics.median(ordered)
-        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-        return (
-            f"| {self.name} | {self.round_seconds:.2f} | {p50:.2f} | {p99:.2f} | "
-            f"{self.cpu_ms_per_probe:.2f} | {self.succeeded}/{self.targets} |"
+        scrapes = (
+            f"{_percentile(self.scrape_ms, 0.5):.1f} | {_percentile(self.scrape_ms, 0.99):.1f} | "
+            f"{len(self.scrape_ms)}"
+            if self.scrape_ms
+            else "- | - | -"
         )
+        return (
+            f"| {self.name} | {self.round_seconds:.2f} | {_percentile(self.overhead_ms, 0.5):.2f} | "
+            f"{_percentile(self.overhead_ms, 0.99):.2f} | {self.cpu_ms_per_probe:.2f} | "
+            f"{self.succeeded}/{self.targets} | {scrapes} |"
+        )
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return statistics.median(ordered) if q == 0.5 else ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
 # --- the latency server (child process) --------------------------------------------------------
@@ -113,6 +137,61 @@ async def _answer(app: DataPlaneApp, latency: float, reader: StreamReader, write
         pass  # a prober that gave up, or a malformed request
     finally:
         writer.close()
+
+
+# --- the /metrics scraper (child process) --------------------------------------------------------
+
+
+def scrape_until_eof(host: str, port: int) -> None:
+    """Child: scrape ``/metrics`` until stdin ends, then print the latencies (ms) as JSON.
+
+    A process of its own, so that its clock does not wait for the GIL of the client threads that
+    drive ``/probe``. The gzipped body is read whole but not decompressed: what is timed is the
+    server's answer, not this process's work.
+    """
+    stop = threading.Event()
+
+    def wait_for_eof() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=wait_for_eof, daemon=True).start()
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+
+    def scrape() -> float:
+        started = time.perf_counter()
+        connection.request("GET", "/metrics", headers=SCRAPE_HEADERS)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise SystemExit(f"/metrics answered {response.status}")
+        return (time.perf_counter() - started) * 1000
+
+    scrape()  # the connection opened and the first answer cached: not part of the round
+    print("ready", flush=True)
+    latencies = []
+    while not stop.wait(SCRAPE_PAUSE_SECONDS):
+        latencies.append(scrape())
+    print(json.dumps(latencies), flush=True)
+
+
+class Scraper:
+    """The scraper child for one round: started before it, its latencies collected after."""
+
+    def __init__(self, url: str) -> None:
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        argv = [sys.executable, __file__, "--scrape", f"{host}:{port}"]
+        self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self._proc.stdout is not None
+        if self._proc.stdout.readline().strip() != b"ready":
+            raise SystemExit("the /metrics scraper did not start")
+
+    def latencies(self) -> tuple[float, ...]:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.close()
+        found = tuple(json.loads(self._proc.stdout.readline()))
+        self._proc.wait(30)
+        return found
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -162,10 +241,12 @@ def drive(name: str, url: str, pid: int, targets: Sequence[str], *, latency: flo
         response.raise_for_status()
         return {s.name: s.value for f in text_string_to_metric_families(response.text) for s in f.samples}
 
-    cpu, started = cpu_seconds(pid), time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
+        scraper = Scraper(url)
+        cpu, started = cpu_seconds(pid), time.perf_counter()
         answers = list(pool.map(one, targets))
-    elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu
+        scrapes = scraper.latencies()
     return Row(
         name,
         elapsed,
@@ -173,6 +254,7 @@ def drive(name: str, url: str, pid: int, targets: Sequence[str], *, latency: flo
         cpu * 1000 / len(answers),
         int(sum(a["probe_success"] for a in answers)),
         len(answers),
+        scrapes,
     )
 
 
@@ -196,8 +278,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start(argv: list[str], ready: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _start(argv: list[str], ready: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _wait(ready, 60)
     return proc
 
@@ -209,7 +291,7 @@ def _stop(procs: Iterable[subprocess.Popen[bytes]]) -> None:
 
 
 def bench_processes(
-    api: str, endpoints: tuple[Endpoint, ...], latency: float, concurrency: int, tmp: Path
+    api: str, endpoints: tuple[Endpoint, ...], *, latency: float, concurrency: int, runs: int, tmp: Path
 ) -> list[Row]:
     blackbox_port, exporter_port = _free_port(), _free_port()
     (tmp / "blackbox.yml").write_text(yaml.safe_dump({"modules": {"http_2xx": {"prober": "http"}}}))
@@ -229,30 +311,28 @@ def bench_processes(
         ),
         _start(
             [
-                str(EXPORTER),
+                *EXPORTER,
                 "--config",
                 str(tmp / "exporter.yml"),
                 "--web.listen-address",
                 f"127.0.0.1:{exporter_port}",
             ],
             f"http://127.0.0.1:{exporter_port}/-/ready",
+            {**os.environ, "PYTHONPATH": EXPORTER_PYTHONPATH},
         ),
     ]
     try:
         urls = [endpoint.url + "/health" for endpoint in endpoints]
         exporter = f"http://127.0.0.1:{exporter_port}"
         blackbox = f"http://127.0.0.1:{blackbox_port}"
-        return [
-            drive("exporter /probe", exporter, procs[1].pid, urls, latency=latency, concurrency=concurrency),
-            drive(
-                "blackbox_exporter /probe",
-                blackbox,
-                procs[0].pid,
-                urls,
-                latency=latency,
-                concurrency=concurrency,
-            ),
-        ]
+        rounds: dict[str, list[Row]] = {"exporter /probe": [], "blackbox_exporter /probe": []}
+        for _ in range(runs):
+            # Turn about, so that a noisy moment of the shared machine does not favour either.
+            for (name, rows), url, proc in zip(
+                rounds.items(), (exporter, blackbox), (procs[1], procs[0]), strict=True
+            ):
+                rows.append(drive(name, url, proc.pid, urls, latency=latency, concurrency=concurrency))
+        return [min(rows, key=lambda row: row.round_seconds) for rows in rounds.values()]
     finally:
         _stop(procs)
 
@@ -269,10 +349,16 @@ def main() -> None:
     parser.add_argument("--targets", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds each endpoint waits to answer")
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--runs", type=int, default=3, help="rounds per prober; the best is reported")
+    parser.add_argument("--runs", type=int, default=3, help="rounds per prober; the fastest is reported")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--scrape", metavar="HOST:PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.scrape:
+        host, port = args.scrape.rsplit(":", 1)
+        scrape_until_eof(host, int(port))
+        return
     services = max(1, args.targets // 10)
+    load_before = os.getloadavg()
     if args.serve:
         serve(services, 12, args.latency)
         return
@@ -287,7 +373,14 @@ def main() -> None:
         endpoints = discover(api, args.targets)
         rows = [best_of(args.runs, lambda: bench_collector(endpoints, args.latency, args.concurrency))]
         with tempfile.TemporaryDirectory() as tmp:
-            rows += bench_processes(api, endpoints, args.latency, args.concurrency, Path(tmp))
+            rows += bench_processes(
+                api,
+                endpoints,
+                latency=args.latency,
+                concurrency=args.concurrency,
+                runs=args.runs,
+                tmp=Path(tmp),
+            )
     finally:
         if child.stdin is not None:
             child.stdin.close()
@@ -296,12 +389,20 @@ def main() -> None:
     print(
         f"{len(endpoints)} endpoints ({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}), "
         f"{args.latency * 1000:.0f} ms injected latency, "
-        f"concurrency {args.concurrency}; sequential would take {len(endpoints) * args.latency:.0f} s\n"
+        f"concurrency {args.concurrency}; sequential would take {len(endpoints) * args.latency:.0f} s; "
+        f"load average {_load(load_before)} before, {_load(os.getloadavg())} after\n"
     )
-    print("| prober | round (s) | overhead p50 (ms) | overhead p99 (ms) | CPU per probe (ms) | succeeded |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| prober | round (s) | overhead p50 (ms) | overhead p99 (ms) | CPU per probe (ms) | succeeded "
+        "| /metrics during the round p50 (ms) | p99 (ms) | scrapes |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(row.markdown())
+
+
+def _load(averages: tuple[float, float, float]) -> str:
+    return " ".join(f"{value:.2f}" for value in averages)
 
 
 if __name__ == "__main__":
