@@ -1,6 +1,7 @@
 """Probe rounds over 1,000 simulator endpoints with injected latency: ours next to blackbox_exporter.
 
     .venv/bin/python benchmarks/probes.py [--targets 1000] [--latency 0.1] [--concurrency 64]
+    .venv/bin/python benchmarks/probes.py --exporter-source ../main    # another checkout's exporter
 
 A child process runs the fleet simulator and serves its data plane (every service's and replica's
 ``/health``, answered by the simulator's own WSGI app) behind an asyncio front that waits
@@ -9,14 +10,15 @@ the probing processes are measured apart from it. The endpoints are discovered t
 discovers them (the SkyServe collector against the simulator's API), then probed three ways:
 
 - ``collector``: one round of the probes collector in this process (what ``/metrics`` serves);
-- ``exporter /probe``: the exporter process (this checkout's code), driven through ``/probe`` by
-  ``--concurrency`` client threads, as Prometheus's multi-target pattern drives it;
+- ``exporter /probe``: the exporter process, run from this checkout's source (or
+  ``--exporter-source``'s, to compare two versions in the same conditions), driven through
+  ``/probe`` by ``--concurrency`` client threads, as Prometheus's multi-target pattern drives it;
 - ``blackbox /probe``: Debian's prometheus-blackbox-exporter, driven the same way.
 
 The two processes take turns, ``--runs`` rounds each, and the fastest round of each is reported.
 During each round a separate process scrapes the prober's own ``/metrics`` as Prometheus does
-(one keep-alive connection, gzip), one scrape every 10 ms: its latency says whether heavy ``/probe``
-use starves the scrapes.
+(one keep-alive connection, gzip), one scrape every 10 ms: its latency, next to the same scrapes'
+for a second before any round, says whether heavy ``/probe`` use starves the scrapes.
 
 Round time is wall time for all targets. Overhead per probe is the probe's own duration minus the
 injected latency (what the prober adds: connection, parsing, scheduling), and CPU per probe is the
@@ -41,7 +43,7 @@ from asyncio import StreamReader, StreamWriter
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -58,10 +60,10 @@ from simulator.counter import RequestCounter
 from simulator.dataplane import DataPlaneApp
 
 ROOT = Path(__file__).resolve().parents[1]
-# This checkout's exporter, whichever one the virtualenv has installed.
+# Run from source (this checkout, or --exporter-source), whichever one the virtualenv has installed.
 EXPORTER = [sys.executable, "-c", "from exporter.cli import main; main()"]
-EXPORTER_PYTHONPATH = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
 SCRAPE_PAUSE_SECONDS = 0.01
+IDLE_SCRAPING_SECONDS = 1.0
 SCRAPE_HEADERS = {
     "Accept": "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
     "Accept-Encoding": "gzip",
@@ -80,13 +82,14 @@ class Row:
     succeeded: int
     targets: int
     scrape_ms: tuple[float, ...] = ()  # the prober's /metrics, scraped during the round
+    idle_scrape_ms: tuple[float, ...] = ()  # and before any round
 
     def markdown(self) -> str:
         scrapes = (
-            f"{_percentile(self.scrape_ms, 0.5):.1f} | {_percentile(self.scrape_ms, 0.99):.1f} | "
-            f"{len(self.scrape_ms)}"
-            if self.scrape_ms
-            else "- | - | -"
+            f"{_percentile(self.idle_scrape_ms, 0.5):.1f} | {_percentile(self.scrape_ms, 0.5):.1f} | "
+            f"{_percentile(self.scrape_ms, 0.99):.1f} | {len(self.scrape_ms)}"
+            if self.scrape_ms and self.idle_scrape_ms
+            else "- | - | - | -"
         )
         return (
             f"| {self.name} | {self.round_seconds:.2f} | {_percentile(self.overhead_ms, 0.5):.2f} | "
@@ -278,8 +281,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start(argv: list[str], ready: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+def _start(
+    argv: list[str], ready: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
     _wait(ready, 60)
     return proc
 
@@ -290,8 +295,21 @@ def _stop(procs: Iterable[subprocess.Popen[bytes]]) -> None:
         proc.wait(10)
 
 
+def idle_scrapes(url: str) -> tuple[float, ...]:
+    scraper = Scraper(url)
+    time.sleep(IDLE_SCRAPING_SECONDS)
+    return scraper.latencies()
+
+
 def bench_processes(
-    api: str, endpoints: tuple[Endpoint, ...], *, latency: float, concurrency: int, runs: int, tmp: Path
+    api: str,
+    endpoints: tuple[Endpoint, ...],
+    *,
+    latency: float,
+    concurrency: int,
+    runs: int,
+    tmp: Path,
+    source: Path,
 ) -> list[Row]:
     blackbox_port, exporter_port = _free_port(), _free_port()
     (tmp / "blackbox.yml").write_text(yaml.safe_dump({"modules": {"http_2xx": {"prober": "http"}}}))
@@ -318,7 +336,12 @@ def bench_processes(
                 f"127.0.0.1:{exporter_port}",
             ],
             f"http://127.0.0.1:{exporter_port}/-/ready",
-            {**os.environ, "PYTHONPATH": EXPORTER_PYTHONPATH},
+            {
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")])),
+            },
+            # python -c puts the working directory first on the path: the source's, not this one's.
+            cwd=source,
         ),
     ]
     try:
@@ -326,13 +349,15 @@ def bench_processes(
         exporter = f"http://127.0.0.1:{exporter_port}"
         blackbox = f"http://127.0.0.1:{blackbox_port}"
         rounds: dict[str, list[Row]] = {"exporter /probe": [], "blackbox_exporter /probe": []}
+        idle = [idle_scrapes(exporter), idle_scrapes(blackbox)]
         for _ in range(runs):
             # Turn about, so that a noisy moment of the shared machine does not favour either.
             for (name, rows), url, proc in zip(
                 rounds.items(), (exporter, blackbox), (procs[1], procs[0]), strict=True
             ):
                 rows.append(drive(name, url, proc.pid, urls, latency=latency, concurrency=concurrency))
-        return [min(rows, key=lambda row: row.round_seconds) for rows in rounds.values()]
+        fastest = [min(rows, key=lambda row: row.round_seconds) for rows in rounds.values()]
+        return [replace(row, idle_scrape_ms=scrapes) for row, scrapes in zip(fastest, idle, strict=True)]
     finally:
         _stop(procs)
 
@@ -350,6 +375,13 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="seconds each endpoint waits to answer")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--runs", type=int, default=3, help="rounds per prober; the fastest is reported")
+    parser.add_argument(
+        "--exporter-source",
+        type=Path,
+        default=ROOT,
+        help="the checkout whose exporter process runs (default: this one); another one, e.g. main's, "
+        "compares before and after in the same run",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scrape", metavar="HOST:PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -380,6 +412,7 @@ def main() -> None:
                 concurrency=args.concurrency,
                 runs=args.runs,
                 tmp=Path(tmp),
+                source=args.exporter_source.resolve(),
             )
     finally:
         if child.stdin is not None:
@@ -392,11 +425,12 @@ def main() -> None:
         f"concurrency {args.concurrency}; sequential would take {len(endpoints) * args.latency:.0f} s; "
         f"load average {_load(load_before)} before, {_load(os.getloadavg())} after\n"
     )
+    print(f"exporter from {args.exporter_source.resolve()}\n")
     print(
         "| prober | round (s) | overhead p50 (ms) | overhead p99 (ms) | CPU per probe (ms) | succeeded "
-        "| /metrics during the round p50 (ms) | p99 (ms) | scrapes |"
+        "| /metrics idle p50 (ms) | /metrics during the round p50 (ms) | p99 (ms) | scrapes |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(row.markdown())
 
