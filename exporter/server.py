@@ -124,7 +124,7 @@ class HTTPServer:
         # Taken on the loop, given back by the thread that ran the route: never more routes
         # running than the pool has threads, so none waits in its queue.
         self._route_slots = threading.BoundedSemaphore(limits.max_probes)
-        self._busy = plain(503, f"{limits.max_probes} probes are running: try again later")
+        self._busy = plain(503, f"probe limit reached ({limits.max_probes} at once): try again later")
         # bcrypt runs one at a time anyway: a flood of new passwords queues here, not in the pool
         # that answers scrapes.
         self._bcrypt = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bcrypt")

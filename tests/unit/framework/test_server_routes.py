@@ -129,7 +129,7 @@ def test_past_max_probes_a_probe_is_refused_at_once_and_metrics_still_answered()
         try:
             assert route.all_in.wait(GUARD_SECONDS)
             status, body, content_type = _get(server.port, "/probe?target=x")
-            assert (status, body) == (503, b"4 probes are running: try again later\n")
+            assert (status, body) == (503, b"probe limit reached (4 at once): try again later\n")
             assert content_type == "text/plain; charset=utf-8"
             assert route.entered == limits.max_probes, "the refused probe never ran"
             assert _get(server.port, "/metrics")[:2] == (200, b"up 1\n")
