@@ -286,12 +286,22 @@ class HTTPServer:
 
     async def _answer(self, request: h11.Request, body: bytes, peer: Peer) -> Answer:
         loop = asyncio.get_running_loop()
-        route = route_for(request, self._routes()) if self._routes is not None else None
+        route = self._route(request)
         if route is None:
             return await loop.run_in_executor(self._pool, call_app, self._app, request, body, peer)
         if not self._route_slots.acquire(blocking=False):
             return self._busy
         return await loop.run_in_executor(self._route_pool, self._run_route, route, request)
+
+    def _route(self, request: h11.Request) -> Route | None:
+        if self._routes is None:
+            return None
+        try:
+            return route_for(request, self._routes())
+        except Exception:
+            # A collector's broken routes(): the app asks again and answers with its 500.
+            self._logger.exception("listing the collectors' routes failed")
+            return None
 
     def _run_route(self, route: Route, request: h11.Request) -> Answer:
         try:

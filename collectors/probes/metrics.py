@@ -5,6 +5,9 @@ blackbox's own names and no target labels: Prometheus's multi-target pattern rel
 in, and dashboards and alerts written for blackbox_exporter keep working against it.
 """
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.utils import floatToGoString
 
@@ -67,15 +70,19 @@ def add_result(out: FamilyBuilder, target: ProbeTarget, result: ProbeResult) -> 
 
 
 # blackbox's help texts, by family name.
-_HELP = {
-    "probe_duration_seconds": "Returns how long the probe took to complete in seconds",
-    "probe_success": "Displays whether or not the probe was a success",
-    "probe_http_duration_seconds": "Duration of http request by phase, summed over all redirects",
-    "probe_http_status_code": "Response HTTP status code",
-    "probe_ssl_earliest_cert_expiry": "Returns earliest SSL cert expiry in unixtime",
-}
+_HELP: Mapping[str, str] = MappingProxyType(
+    {
+        "probe_duration_seconds": "Returns how long the probe took to complete in seconds",
+        "probe_success": "Displays whether or not the probe was a success",
+        "probe_http_duration_seconds": "Duration of http request by phase, summed over all redirects",
+        "probe_http_status_code": "Response HTTP status code",
+        "probe_ssl_earliest_cert_expiry": "Returns earliest SSL cert expiry in unixtime",
+    }
+)
 # "# HELP" and "# TYPE" lines of each family, as prometheus_client writes them.
-_HEADS = {name: f"# HELP {name} {text}\n# TYPE {name} gauge\n" for name, text in _HELP.items()}
+_HEADS: Mapping[str, str] = MappingProxyType(
+    {name: f"# HELP {name} {text}\n# TYPE {name} gauge\n" for name, text in _HELP.items()}
+)
 
 
 def blackbox_families(result: ProbeResult) -> list[Metric]:
@@ -105,8 +112,8 @@ def blackbox_families(result: ProbeResult) -> list[Metric]:
 
 
 def blackbox_exposition(result: ProbeResult) -> bytes:
-    """``blackbox_families(result)`` in the text format, written directly: building and encoding
-    the families costs several times what the rest of a ``/probe`` request does."""
+    """``blackbox_families(result)`` in the text format, written directly: the same bytes as
+    prometheus_client's encoder writes for them, for a fraction of its work (it runs per ``/probe``)."""
     out = [_HEADS["probe_duration_seconds"], f"probe_duration_seconds {_number(result.duration)}\n"]
     if result.prober == "http":
         out.append(_HEADS["probe_http_duration_seconds"])

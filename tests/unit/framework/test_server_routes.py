@@ -1,6 +1,7 @@
 """Collector routes (/probe) on the server's own bounded pool: concurrent, apart from the app's
 threads, refused at once past the bound, and given the same query and headers as through the app."""
 
+import base64
 import http.client
 import logging
 import socket
@@ -9,7 +10,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 
+import bcrypt
 import pytest
 from flask import Flask, Response
 
@@ -17,6 +20,7 @@ from exporter.app import create_app
 from exporter.collector import Route
 from exporter.server import HTTPServer, ServerLimits
 from exporter.snapshot import SnapshotStore
+from exporter.webconfig import WebConfigWatcher
 
 HOST = "127.0.0.1"
 GUARD_SECONDS = 20.0  # only for a broken server: a test waits this long before it fails
@@ -34,7 +38,11 @@ def _app() -> Flask:
 
 @contextmanager
 def serving(
-    routes: Mapping[str, Route], limits: ServerLimits, app: Flask | None = None, through_app: bool = False
+    routes: Mapping[str, Route],
+    limits: ServerLimits,
+    app: Flask | None = None,
+    through_app: bool = False,
+    web: WebConfigWatcher | None = None,
 ) -> Iterator[HTTPServer]:
     """A server whose collector routes are ``routes``; ``through_app``: the app answers them."""
     server = HTTPServer(
@@ -42,6 +50,7 @@ def serving(
         f"{HOST}:0",
         logging.getLogger("test"),
         limits,
+        web,
         routes=None if through_app else lambda: routes,
     )
     thread = threading.Thread(target=server.run, daemon=True)
@@ -227,3 +236,48 @@ def test_what_is_not_a_route_request_is_the_apps_to_answer(method: str, path: st
     with serving({"/probe": recorder}, ServerLimits(), app) as server:
         assert _get(server.port, path, method)[0] == (405 if method == "POST" else 404)
     assert recorder.seen == []
+
+
+def test_a_route_is_behind_basic_auth_and_gets_the_configured_headers(tmp_path: Path) -> None:
+    password_hash = bcrypt.hashpw(b"secret", bcrypt.gensalt(4)).decode()
+    config = tmp_path / "web.yml"
+    config.write_text(
+        f"basic_auth_users: {{alice: '{password_hash}'}}\n"
+        "http_server_config: {headers: {X-Content-Type-Options: nosniff}}\n"
+    )
+    web = WebConfigWatcher(config, logging.getLogger("test"))
+    recorder = Recorder()
+
+    def get(credentials: bytes | None) -> http.client.HTTPResponse:
+        conn = http.client.HTTPConnection(HOST, server.port, timeout=GUARD_SECONDS)
+        headers = {"Authorization": "Basic " + base64.b64encode(credentials).decode()} if credentials else {}
+        conn.request("GET", "/probe?target=x", headers=headers)
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        return response
+
+    with serving({"/probe": recorder}, ServerLimits(), web=web) as server:
+        assert get(None).status == 401
+        assert get(b"alice:wrong").status == 401
+        assert recorder.seen == [], "no route runs for a request that is not authorized"
+        allowed = get(b"alice:secret")
+    assert allowed.status == 200
+    assert allowed.getheader("X-Content-Type-Options") == "nosniff"
+    assert [query for query, _ in recorder.seen] == [{"target": "x"}]
+
+
+def test_routes_that_cannot_be_listed_leave_the_app_to_answer() -> None:
+    def broken() -> Mapping[str, Route]:
+        raise RuntimeError("a plugin's bug")
+
+    server = HTTPServer(_app(), f"{HOST}:0", logging.getLogger("test"), ServerLimits(), routes=broken)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    _wait_serving(server.port)
+    try:
+        assert _get(server.port, "/probe")[0] == 404  # this app has no route of its own for it
+        assert _get(server.port, "/metrics")[:2] == (200, b"up 1\n")
+    finally:
+        server.stop()
+        thread.join(10)
