@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from exporter import __version__
 from exporter.app import create_app
-from exporter.collector import ServiceProvider, routes_of, waits_for_discoveries
+from exporter.collector import Route, ServiceProvider, routes_of, waits_for_discoveries
 from exporter.config import ExporterConfig, LoadedConfig, read_config, validate_config
 from exporter.config_errors import ConfigError
 from exporter.durations import parse_duration
@@ -65,6 +65,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="past this many open connections, the one idle the longest is closed",
     )
     parser.add_argument(
+        "--web.max-probes",
+        dest="max_probes",
+        type=_positive_int,
+        default=defaults.max_probes,
+        help="/probe requests answered at once; past this many, a 503 at once",
+    )
+    parser.add_argument(
         "--web.console.grafana-url",
         dest="grafana_url",
         type=_http_url,
@@ -96,6 +103,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
     parser.add_argument("--version", action="version", version=f"skyserve-exporter {__version__}")
     return parser.parse_args(argv)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def _http_url(text: str) -> str:
@@ -196,10 +213,14 @@ def _serve(
     args: argparse.Namespace, running: RunningCollectors, web: WebConfigWatcher | None, logger: logging.Logger
 ) -> int:
     store = running.store
+
+    def routes() -> dict[str, Route]:
+        return routes_of(running.collectors)
+
     app = create_app(
         store,
         time.time,
-        routes=lambda: routes_of(running.collectors),
+        routes=routes,
         reload=running.reload if args.enable_lifecycle else None,
         web_config=None if web is None else lambda: _web_status(web),
         console=ConsoleSettings(demo=args.demo, docs_url=args.docs_url, grafana_url=args.grafana_url or ""),
@@ -210,8 +231,9 @@ def _serve(
             read_header_timeout=args.read_header_timeout,
             idle_timeout=args.idle_timeout,
             max_connections=args.max_connections,
+            max_probes=args.max_probes,
         )
-        server = HTTPServer(app, args.listen, logger, limits, web)
+        server = HTTPServer(app, args.listen, logger, limits, web, routes=routes)
     except (ListenAddressError, OSError) as exc:
         logger.error("cannot listen", extra={"address": args.listen, "error": str(exc)})
         return EXIT_CONFIG

@@ -7,6 +7,12 @@ byte (of the accept, for a new connection), a keep-alive connection may wait ``i
 its next request, and a response must be taken within ``write_timeout``. Past
 ``max_connections`` the connection idle the longest is closed to make room. Requests are parsed by
 h11; the app only ever sees requests that arrived whole.
+
+The app (Flask) runs on a pool of ``threads``. Requests for the routes collectors offer (``/probe``)
+run on a pool of their own, ``max_probes`` at a time (``exporter/routes.py``): a probe waits on the
+network for up to its timeout, and waiting there it holds none of the threads that answer
+``/metrics``. Past ``max_probes`` a request gets a 503 at once, as a queue would only make every
+probe late; the client's retry at the next scrape is the queue.
 """
 
 import asyncio
@@ -16,6 +22,7 @@ import resource
 import signal
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +31,8 @@ from typing import Any
 
 import h11
 
+from exporter.collector import Route
+from exporter.routes import Routes, call_route, plain, route_for
 from exporter.webauth import parse_basic_authorization
 from exporter.webconfig import WebConfigWatcher
 from exporter.wsgi import Answer, Peer, WSGIApp, call_app
@@ -59,8 +68,10 @@ class ServerLimits:
     max_connections: int = 2048
     max_header_bytes: int = 16 * 1024
     max_body_bytes: int = 64 * 1024
-    # /probe holds a thread for as long as its probe runs; /metrics only joins bytes.
+    # The app's threads: /metrics and the console only join bytes they already have.
     threads: int = 32
+    # Collector routes (/probe) answered at once, each on a thread that mostly waits.
+    max_probes: int = 256
 
 
 def parse_listen_address(address: str) -> tuple[str, int]:
@@ -96,15 +107,24 @@ class HTTPServer:
         logger: logging.Logger,
         limits: ServerLimits = ServerLimits(),
         web: WebConfigWatcher | None = None,
+        *,
+        routes: Routes | None = None,
     ) -> None:
-        """``web``: the ``--web.config.file`` (TLS, basic auth, headers), re-read when it changes."""
+        """``web``: the ``--web.config.file`` (TLS, basic auth, headers), re-read when it changes;
+        ``routes``: the routes the running collectors offer, answered apart from the app."""
         self._app = app
+        self._routes = routes
         self._logger = logger
         self._limits = limits
         self._web = web
         self._socket = _bind(*parse_listen_address(address))
         self._connections: dict[_Connection, None] = {}  # insertion order: oldest first
         self._pool = ThreadPoolExecutor(max_workers=limits.threads, thread_name_prefix="http")
+        self._route_pool = ThreadPoolExecutor(max_workers=limits.max_probes, thread_name_prefix="route")
+        # Taken on the loop, given back by the thread that ran the route: never more routes
+        # running than the pool has threads, so none waits in its queue.
+        self._route_slots = threading.BoundedSemaphore(limits.max_probes)
+        self._busy = plain(503, f"probe limit reached ({limits.max_probes} at once): try again later")
         # bcrypt runs one at a time anyway: a flood of new passwords queues here, not in the pool
         # that answers scrapes.
         self._bcrypt = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bcrypt")
@@ -127,6 +147,7 @@ class HTTPServer:
             asyncio.run(self._serve(signals, on_hangup))
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
+            self._route_pool.shutdown(wait=False, cancel_futures=True)
             self._bcrypt.shutdown(wait=False, cancel_futures=True)
             self._socket.close()
 
@@ -253,9 +274,7 @@ class HTTPServer:
                 return
             connection.state = _State.BUSY
             if await self._authorized(request):
-                answer = await asyncio.get_running_loop().run_in_executor(
-                    self._pool, call_app, self._app, request, body, peer
-                )
+                answer = await self._answer(request, body, peer)
             else:
                 answer = _UNAUTHORIZED
             await self._send(http, writer, request, answer)
@@ -264,6 +283,31 @@ class HTTPServer:
             http.start_next_cycle()
             connection.state = _State.IDLE
             first = False
+
+    async def _answer(self, request: h11.Request, body: bytes, peer: Peer) -> Answer:
+        loop = asyncio.get_running_loop()
+        route = self._route(request)
+        if route is None:
+            return await loop.run_in_executor(self._pool, call_app, self._app, request, body, peer)
+        if not self._route_slots.acquire(blocking=False):
+            return self._busy
+        return await loop.run_in_executor(self._route_pool, self._run_route, route, request)
+
+    def _route(self, request: h11.Request) -> Route | None:
+        if self._routes is None:
+            return None
+        try:
+            return route_for(request, self._routes())
+        except Exception:
+            # A collector's broken routes(): the app asks again and answers with its 500.
+            self._logger.exception("listing the collectors' routes failed")
+            return None
+
+    def _run_route(self, route: Route, request: h11.Request) -> Answer:
+        try:
+            return call_route(route, request, self._logger)
+        finally:
+            self._route_slots.release()
 
     async def _read_head(
         self, http: h11.Connection, reader: asyncio.StreamReader, connection: _Connection, first: bool

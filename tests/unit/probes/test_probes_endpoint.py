@@ -6,6 +6,7 @@ And what a round probes: discovered endpoints by kind, static targets, each seri
 import socket
 import time
 from collections.abc import Iterator
+from types import MappingProxyType
 
 import pytest
 from flask.testing import FlaskClient
@@ -13,11 +14,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collectors.probes.config import DiscoverConfig, ModuleConfig, StaticTarget
 from collectors.probes.endpoint import ProbeEndpoint, TargetBook, probe_timeout
-from collectors.probes.metrics import blackbox_exposition
+from collectors.probes.metrics import blackbox_exposition, blackbox_families
 from collectors.probes.modules import compile_module
-from collectors.probes.targets import ProbeResult, ProbeTarget
+from collectors.probes.targets import PHASES, ProbeResult, ProbeTarget
 from exporter.app import create_app
 from exporter.collector import Endpoint
+from exporter.series import Format, encode_families
 from exporter.snapshot import SnapshotStore
 from tests.unit.probes.fakes import RecordingProber, fake_modules
 from tests.unit.probes.servers import SLOW_SECONDS, LoopbackServer
@@ -198,6 +200,27 @@ def test_tcp_results_have_blackbox_tcp_families() -> None:
         "probe_success",
     ]
     assert "probe_ssl_earliest_cert_expiry 1.9e+09" in text
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        ProbeResult("http", True, 0.1234567, 200, MappingProxyType(dict.fromkeys(PHASES, 0.0))),
+        ProbeResult(
+            "http",
+            False,
+            12345678.9,
+            503,
+            MappingProxyType({"resolve": 1e-7, "connect": 0.25, "processing": 3e-5}),
+            1_900_000_000.5,
+        ),
+        ProbeResult("http", False, 0.0),  # no phase at all: each written as 0
+        ProbeResult("tcp", False, 5.000001),
+        ProbeResult("tcp", True, 1e-9, cert_expiry=0.0),
+    ],
+)
+def test_the_exposition_is_what_prometheus_client_writes_for_the_families(result: ProbeResult) -> None:
+    assert blackbox_exposition(result) == encode_families(Format.TEXT, blackbox_families(result))
 
 
 # What a round probes: the target book.
