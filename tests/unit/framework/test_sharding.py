@@ -107,7 +107,8 @@ def test_the_app_serves_the_shard_in_force_in_metrics_status_and_console() -> No
     current = CurrentShard(Shard(1, 3))
     client = create_app(SnapshotStore({}), time.time, shard=current).test_client()
     assert 'skyserve_exporter_shard_info{shard="1",total_shards="3"} 1.0' in client.get("/metrics").text
-    assert client.get("/api/v1/status").json["shard"] == {"index": 1, "total": 3}
+    status = client.get("/api/v1/status").get_json()
+    assert status is not None and status["shard"] == {"index": 1, "total": 3}
     assert "Shard 1 of 3." in client.get("/").text
     current.set(Shard(2, 4))  # resharded while running: the cached scrape must not hide it
     body = client.get("/metrics").text
