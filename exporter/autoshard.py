@@ -5,7 +5,7 @@ is the shard of its ordinal (the ``-<n>`` its name ends in) out of the StatefulS
 Both are read from the in-cluster Kubernetes API with the pod's service account: the pod
 (``GET /api/v1/namespaces/NS/pods/NAME``) names its StatefulSet in its owner references, and the
 StatefulSet (``GET /apis/apps/v1/namespaces/NS/statefulsets/NAME``) says how many replicas it
-runs. They are re-read every minute and at SIGHUP, so scaling the StatefulSet reshards every
+runs. They are re-read every minute and at a reload, so scaling the StatefulSet reshards every
 exporter without a restart. Only ``requests`` is used: the ``kubernetes`` library belongs to the
 Kubernetes collector, and this needs two GETs.
 """
@@ -169,7 +169,7 @@ def _owning_statefulset(pod: Mapping[str, Any], name: str) -> str:
 
 class ShardWatch:
     """Keeps the current shard in step with the StatefulSet: re-read every ``interval`` seconds and
-    at ``refresh()`` (SIGHUP). A change is logged once; so is a failure, and the last shard read
+    at ``refresh()`` (a reload). A change is logged once; so is a failure, and the last shard read
     stays in force until the API answers again."""
 
     def __init__(
@@ -183,7 +183,7 @@ class ShardWatch:
         self._current = current
         self._logger = logger
         self._interval = interval
-        self._lock = threading.Lock()  # a SIGHUP and the timer may read at once
+        self._lock = threading.Lock()  # a reload and the timer may read at once
         self._problem: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -117,7 +117,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         dest="pod",
         default=None,
         help="automatic sharding: this pod's name (downward API); the shard is its StatefulSet ordinal "
-        "and the total the StatefulSet's replicas, re-read every minute and at SIGHUP",
+        "and the total the StatefulSet's replicas, re-read every minute and at a reload",
     )
     parser.add_argument(
         "--pod-namespace", dest="pod_namespace", default=None, help="automatic sharding: this pod's namespace"
@@ -286,7 +286,7 @@ def _serve(
         store,
         time.time,
         routes=lambda: routes_of(running.collectors),
-        reload=running.reload if args.enable_lifecycle else None,
+        reload=reload_handler(running, watch) if args.enable_lifecycle else None,
         web_config=None if web is None else lambda: _web_status(web),
         console=ConsoleSettings(demo=args.demo, docs_url=args.docs_url, grafana_url=args.grafana_url or ""),
         shard=shard,
@@ -310,7 +310,7 @@ def _serve(
     logger.info("listening", extra={"address": args.listen, "port": server.port, "version": __version__})
 
     try:
-        server.serve_until_signalled(on_hangup=hangup_handler(running, watch))
+        server.serve_until_signalled(on_hangup=reload_handler(running, watch))
     finally:
         if watch is not None:
             watch.stop()
@@ -319,15 +319,16 @@ def _serve(
     return 0
 
 
-def hangup_handler(running: RunningCollectors, watch: ShardWatch | None) -> Callable[[], None]:
-    """What SIGHUP does: re-read everything the exporter was told, the StatefulSet's size too."""
+def reload_handler(running: RunningCollectors, watch: ShardWatch | None) -> Callable[[], str | None]:
+    """What SIGHUP and ``POST /-/reload`` do: re-read everything the exporter was told, the
+    StatefulSet's size too; the reason the config was rejected, or None."""
 
-    def hangup() -> None:
+    def reload() -> str | None:
         if watch is not None:
             watch.refresh()
-        running.reload()
+        return running.reload()
 
-    return hangup
+    return reload
 
 
 def _web_status(web: WebConfigWatcher) -> ReloadStatus:

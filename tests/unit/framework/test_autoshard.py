@@ -15,7 +15,7 @@ from exporter.autoshard import (
     StatefulSetShard,
     pod_ordinal,
 )
-from exporter.cli import EXIT_CONFIG, hangup_handler, parse_args, run
+from exporter.cli import EXIT_CONFIG, parse_args, reload_handler, run
 from exporter.reload import RunningCollectors
 from exporter.sharding import CurrentShard, Shard
 from tests.integration.harness import parse_samples, wait_for
@@ -186,15 +186,15 @@ class _Reloads(RunningCollectors):
         return None
 
 
-def test_sighup_rereads_the_statefulset_and_the_config(tmp_path: Path) -> None:
+def test_a_reload_rereads_the_statefulset_and_the_config(tmp_path: Path) -> None:
     with fake_api(tmp_path) as api:
         current = CurrentShard(Shard(1, 3))
         running = _Reloads()
         api.state.replicas = 2
-        hangup_handler(running, ShardWatch(source(api), current, LOG))()
+        assert reload_handler(running, ShardWatch(source(api), current, LOG))() is None
         assert current() == Shard(1, 2)
         assert running.calls == 1
-    hangup_handler(running, None)()  # flags: nothing to re-read but the config
+    reload_handler(running, None)()  # flags: nothing to re-read but the config
     assert running.calls == 2
 
 
