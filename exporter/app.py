@@ -12,6 +12,7 @@ from exporter.landing import DEFAULT_REFRESH_SECONDS, landing_page, metrics_refe
 from exporter.metrics import MetricTable
 from exporter.metrics_doc import all_tables
 from exporter.negotiation import accepts_gzip, negotiate
+from exporter.sharding import CurrentShard, Shard
 from exporter.snapshot import ReloadStatus, SnapshotStore
 from exporter.status import ConsoleSettings, StatusDocuments
 
@@ -25,17 +26,20 @@ def create_app(
     web_config: Callable[[], ReloadStatus] | None = None,
     console: ConsoleSettings | None = None,
     metric_tables: Callable[[], Mapping[str, MetricTable]] = all_tables,
+    shard: Callable[[], Shard] | None = None,
 ) -> Flask:
     """``routes`` gives the routes the running collectors offer (a reload may add or drop some);
     ``reload`` re-reads the config for ``POST /-/reload`` (None: the lifecycle API is off);
-    ``console`` says whether this is ``--demo`` and where the console's links go."""
+    ``console`` says whether this is ``--demo`` and where the console's links go; ``shard`` is the
+    shard this exporter is now (default: the only one)."""
+    current_shard = shard if shard is not None else CurrentShard()
     documents = StatusDocuments(console or ConsoleSettings())
     tables = cache(metric_tables)  # the installed collectors' tables do not change while running
     # No static folder: the exporter serves its own routes and nothing from the working directory.
     app = Flask("skyserve_exporter", static_folder=None)
     gzip_members = GzipMembers()
     store.on_put(gzip_members.stored)
-    scrapes = ScrapeCache(store, gzip_members, web_config)
+    scrapes = ScrapeCache(store, gzip_members, web_config, current_shard)
 
     @app.get("/metrics")
     def metrics() -> Response:
@@ -63,7 +67,7 @@ def create_app(
 
     def document() -> dict[str, object]:
         now = clock()
-        return documents(store.view(now), store.ready(), now)
+        return documents(store.view(now), store.ready(), now, current_shard())
 
     @app.get("/api/v1/status")
     def status() -> Response:

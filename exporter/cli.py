@@ -13,6 +13,13 @@ from urllib.parse import urlsplit
 
 from exporter import __version__
 from exporter.app import create_app
+from exporter.autoshard import (
+    InClusterApi,
+    ShardDiscoveryError,
+    ShardWatch,
+    StatefulSetShard,
+    warn_if_surplus,
+)
 from exporter.collector import Route, ServiceProvider, routes_of, waits_for_discoveries
 from exporter.config import ExporterConfig, LoadedConfig, read_config, validate_config
 from exporter.config_errors import ConfigError
@@ -25,6 +32,7 @@ from exporter.runner import DeadlineRunner
 from exporter.scheduler import CollectorScheduler
 from exporter.series import Format
 from exporter.server import HTTPServer, ListenAddressError, ServerLimits
+from exporter.sharding import CurrentShard, Shard
 from exporter.snapshot import ReloadStatus, SnapshotStore
 from exporter.status import ConsoleSettings
 from exporter.webconfig import WebConfigError, WebConfigWatcher
@@ -98,11 +106,56 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="allow POST /-/reload (SIGHUP reloads the config either way)",
     )
     parser.add_argument(
+        "--shard",
+        dest="shard",
+        type=int,
+        default=None,
+        help="serve shard N (from 0) of --total-shards: the series whose object hashes to N (default 0)",
+    )
+    parser.add_argument(
+        "--total-shards",
+        dest="total_shards",
+        type=int,
+        default=None,
+        help="how many exporters share the fleet, each started with its own --shard (default 1: unsharded)",
+    )
+    parser.add_argument(
+        "--pod",
+        dest="pod",
+        default=None,
+        help="automatic sharding: this pod's name (downward API); the shard is its StatefulSet ordinal "
+        "and the total the StatefulSet's replicas, re-read every minute and at a reload",
+    )
+    parser.add_argument(
+        "--pod-namespace", dest="pod_namespace", default=None, help="automatic sharding: this pod's namespace"
+    )
+    parser.add_argument(
         "--log.level", dest="log_level", default="info", choices=["debug", "info", "warning", "error"]
     )
     parser.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
     parser.add_argument("--version", action="version", version=f"skyserve-exporter {__version__}")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    problem = _sharding_problem(args)
+    if problem is not None:
+        parser.error(problem)
+    return args
+
+
+def _sharding_problem(args: argparse.Namespace) -> str | None:
+    """Why the sharding flags cannot work together, or None."""
+    if args.pod is not None or args.pod_namespace is not None:
+        if not args.pod or not args.pod_namespace:
+            return "--pod and --pod-namespace go together, and neither may be empty"
+        if args.shard is not None or args.total_shards is not None:
+            return "--pod reads the shard from its StatefulSet: leave out --shard and --total-shards"
+        return None
+    total = 1 if args.total_shards is None else args.total_shards
+    shard = 0 if args.shard is None else args.shard
+    if total < 1:
+        return f"--total-shards must be at least 1, got {total}"
+    if not 0 <= shard < total:
+        return f"--shard must be from 0 to {total - 1} (--total-shards {total} minus 1), got {shard}"
+    return None
 
 
 def _positive_int(text: str) -> int:
@@ -152,7 +205,8 @@ ConfigAdjustment = Callable[[ExporterConfig], ExporterConfig]
 
 
 def _run_with(args: argparse.Namespace, logger: logging.Logger, adjust: ConfigAdjustment | None) -> int:
-    running = _running_collectors(args, logger, adjust)
+    shard = CurrentShard()
+    running = _running_collectors(args, logger, adjust, shard)
     try:
         running.load()
     except ConfigError as exc:
@@ -175,13 +229,38 @@ def _run_with(args: argparse.Namespace, logger: logging.Logger, adjust: ConfigAd
             else "set SKYPILOT_API_SERVER_ENDPOINT, or pass --config or --demo"
         )
         logger.warning("no collector enabled", extra={"hint": hint})
+    try:
+        watch = _shard_at_start(args, shard, logger)
+    except ShardDiscoveryError as exc:
+        print(f"sharding error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     if args.once:
-        return _collect_once(running, logger)
-    return _serve(args, running, web, logger)
+        return _collect_once(running, logger, shard())
+    return _serve(args, running, web, logger, shard=shard, watch=watch)
+
+
+def _shard_at_start(
+    args: argparse.Namespace, current: CurrentShard, logger: logging.Logger
+) -> ShardWatch | None:
+    """Set the shard from the flags, or read it from the pod's StatefulSet (then also return what
+    keeps it up to date); ShardDiscoveryError when it cannot be read."""
+    if args.pod is None:
+        current.set(Shard(args.shard or 0, args.total_shards or 1))
+        watch = None
+    else:
+        source = StatefulSetShard(args.pod, args.pod_namespace, InClusterApi.from_environ(os.environ))
+        current.set(source.read())
+        watch = ShardWatch(source, current, logger)
+    shard = current()
+    if shard.sharded or watch is not None:
+        where = {"shard": shard.index, "total_shards": shard.total, "pod": args.pod or ""}
+        logger.info("sharding", extra=where)
+        warn_if_surplus(shard, logger)
+    return watch
 
 
 def _running_collectors(
-    args: argparse.Namespace, logger: logging.Logger, adjust: ConfigAdjustment | None
+    args: argparse.Namespace, logger: logging.Logger, adjust: ConfigAdjustment | None, shard: CurrentShard
 ) -> RunningCollectors:
     """The collectors the config names, loaded now and re-loaded the same way on every reload."""
     environ = dict(os.environ)
@@ -193,10 +272,11 @@ def _running_collectors(
             raw = adjust(raw)
         return validate_config(raw, factories)
 
-    return RunningCollectors(load, SnapshotStore({}, started_at=time.time()), environ, time.time, logger)
+    store = SnapshotStore({}, started_at=time.time())
+    return RunningCollectors(load, store, environ, time.time, logger, sharding=shard)
 
 
-def _collect_once(running: RunningCollectors, logger: logging.Logger) -> int:
+def _collect_once(running: RunningCollectors, logger: logging.Logger, shard: Shard) -> int:
     store = running.store
     # Those that work on what the others discover run last, so they see it.
     for collector in sorted(running.collectors, key=waits_for_discoveries):
@@ -204,13 +284,19 @@ def _collect_once(running: RunningCollectors, logger: logging.Logger) -> int:
         if snapshot is not None:  # always, for a runner that has never run
             store.put(snapshot)
     views = store.view(time.time())
-    sys.stdout.buffer.write(b"".join(scrape_body(views, Format.TEXT, gzipped=False)))
+    sys.stdout.buffer.write(b"".join(scrape_body(views, Format.TEXT, gzipped=False, shard=shard)))
     sys.stdout.flush()
     return 0 if all(view.up for view in views) else 1
 
 
 def _serve(
-    args: argparse.Namespace, running: RunningCollectors, web: WebConfigWatcher | None, logger: logging.Logger
+    args: argparse.Namespace,
+    running: RunningCollectors,
+    web: WebConfigWatcher | None,
+    logger: logging.Logger,
+    *,
+    shard: CurrentShard,
+    watch: ShardWatch | None,
 ) -> int:
     store = running.store
 
@@ -221,9 +307,10 @@ def _serve(
         store,
         time.time,
         routes=routes,
-        reload=running.reload if args.enable_lifecycle else None,
+        reload=reload_handler(running, watch) if args.enable_lifecycle else None,
         web_config=None if web is None else lambda: _web_status(web),
         console=ConsoleSettings(demo=args.demo, docs_url=args.docs_url, grafana_url=args.grafana_url or ""),
+        shard=shard,
     )
     try:
         limits = replace(
@@ -240,13 +327,30 @@ def _serve(
     scheduler = CollectorScheduler(store, time.time, logger)
     running.run_with(scheduler)
     scheduler.start()
+    if watch is not None:
+        watch.start()
     logger.info("listening", extra={"address": args.listen, "port": server.port, "version": __version__})
+
     try:
-        server.serve_until_signalled(on_hangup=running.reload)
+        server.serve_until_signalled(on_hangup=reload_handler(running, watch))
     finally:
+        if watch is not None:
+            watch.stop()
         scheduler.shutdown()
     logger.info("stopped")
     return 0
+
+
+def reload_handler(running: RunningCollectors, watch: ShardWatch | None) -> Callable[[], str | None]:
+    """What SIGHUP and ``POST /-/reload`` do: re-read everything the exporter was told, the
+    StatefulSet's size too; the reason the config was rejected, or None."""
+
+    def reload() -> str | None:
+        if watch is not None:
+            watch.refresh()
+        return running.reload()
+
+    return reload
 
 
 def _web_status(web: WebConfigWatcher) -> ReloadStatus:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from exporter.config_errors import key_error
 from exporter.durations import Duration
 from exporter.metrics import MetricTable
+from exporter.sharding import UNSHARDED, Shard
 from exporter.upstream import DEFAULT_BODY_SIZE_LIMIT, ByteSize
 
 Clock = Callable[[], float]
@@ -213,14 +214,19 @@ def _nothing_offered() -> tuple[object, ...]:
     return ()
 
 
+def _unsharded() -> Shard:
+    return UNSHARDED
+
+
 @dataclass(frozen=True)
 class CollectorContext:
     """What the exporter hands a collector: its HTTP session, clock, logger and environment,
     the services other collectors offer (the price book), and the endpoints other collectors have
-    discovered (for probes).
+    discovered (for probes), and the shard this exporter is.
 
-    Services and endpoints are looked up when used, not when the collector is built: a reload that
-    replaces the price book reaches every collector without rebuilding them.
+    Services, endpoints and the shard are looked up when used, not when the collector is built: a
+    reload that replaces the price book reaches every collector without rebuilding them, and a
+    StatefulSet scaled while the exporter runs reshards it.
     """
 
     session_factory: Callable[[], requests.Session]
@@ -229,6 +235,12 @@ class CollectorContext:
     environ: Mapping[str, str]
     offered: Callable[[], Iterable[object]] = _nothing_offered
     discovered: Callable[[], tuple[Endpoint, ...]] = _nothing_discovered
+    sharding: Callable[[], Shard] = _unsharded
+
+    def shard(self) -> Shard:
+        """The shard this exporter is now: keep only what ``shard().owns(key)`` for the key of the
+        object each series belongs to. Ask at each run (a collector keeps ``context.shard``)."""
+        return self.sharding()
 
     def service(self, kind: type[ServiceType]) -> ServiceType | None:
         """The running service of this type (e.g. the price book), or None when none runs."""

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from exporter.gzip_members import GzipMembers, compress
 from exporter.selfmetrics import self_families
 from exporter.series import OPENMETRICS_EOF, EncodedFamily, Family, Format, encode_families
+from exporter.sharding import UNSHARDED, Shard
 from exporter.snapshot import CollectorView, ReloadStatus, SnapshotStore
 
 _GZIPPED_EOF = compress(OPENMETRICS_EOF)
@@ -31,11 +32,14 @@ class ScrapeCache:
         store: SnapshotStore,
         members: GzipMembers,
         web: Callable[[], ReloadStatus] | None = None,
+        shard: Callable[[], Shard] | None = None,
     ) -> None:
-        """``web``: how the web config's last reload went, when there is one."""
+        """``web``: how the web config's last reload went, when there is one; ``shard``: the
+        shard this exporter is now (default: the only one)."""
         self._store = store
         self._members = members
         self._web = web
+        self._shard = shard
         self._lock = threading.Lock()
         self._last: dict[tuple[Format, bool], tuple[tuple[object, ...], list[bytes]]] = {}
 
@@ -43,13 +47,16 @@ class ScrapeCache:
         version = self._store.version
         views = self._store.view(now)
         web = self._web() if self._web is not None else None
-        key = (version, web, *(view.fresh for view in views))
+        shard = self._shard() if self._shard is not None else UNSHARDED
+        key = (version, web, shard, *(view.fresh for view in views))
         with self._lock:
             cached = self._last.get((fmt, gzipped))
         if cached is not None and cached[0] == key:
             return cached[1]
         chunks = _coalesced(
-            scrape_body(views, fmt, gzipped, self._store.reload_status, web, members=self._members)
+            scrape_body(
+                views, fmt, gzipped, self._store.reload_status, web, members=self._members, shard=shard
+            )
         )
         with self._lock:
             self._last[(fmt, gzipped)] = (key, chunks)
@@ -88,10 +95,11 @@ def scrape_body(
     web: ReloadStatus | None = None,
     *,
     members: GzipMembers | None = None,
+    shard: Shard = UNSHARDED,
 ) -> list[bytes]:
     """The response body as chunks (gzip members, taken from ``members``, when ``gzipped``);
     only the small self-metrics part is encoded here."""
-    head = encode_families(fmt, self_families(views, reload, web))
+    head = encode_families(fmt, self_families(views, reload, web, shard))
     if not gzipped:
         return [head, *_joined_families(views, fmt, None), *_trailer(fmt, OPENMETRICS_EOF)]
     members = members if members is not None else GzipMembers()

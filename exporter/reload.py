@@ -25,6 +25,7 @@ from exporter.collector import (
 from exporter.config import LoadedConfig
 from exporter.config_errors import ConfigError, SectionError
 from exporter.scheduler import CollectorScheduler
+from exporter.sharding import CurrentShard, Shard
 from exporter.snapshot import SnapshotStore
 
 
@@ -47,8 +48,12 @@ class RunningCollectors:
         environ: Mapping[str, str],
         clock: Callable[[], float],
         logger: logging.Logger,
+        *,
+        sharding: Callable[[], Shard] | None = None,
     ) -> None:
+        """``sharding``: the shard this exporter is now (default: the only one)."""
         self._load = load
+        self._sharding = sharding if sharding is not None else CurrentShard()
         self._store = store
         self._environ = environ
         self._clock = clock
@@ -103,6 +108,7 @@ class RunningCollectors:
             self._environ,
             offered=self._offered,
             discovered=self._discovered,
+            sharding=self._sharding,
         )
         planned: dict[str, Member] = {}
         problems: list[str] = []

@@ -8,6 +8,7 @@ from prometheus_client.core import Metric
 from exporter import __version__
 from exporter.errors import ErrorKind
 from exporter.metrics import FamilyBuilder, MetricSpec, MetricTable
+from exporter.sharding import UNSHARDED, Shard
 from exporter.snapshot import CollectorView, ReloadStatus
 
 SELF_METRICS = MetricTable(
@@ -92,15 +93,33 @@ SELF_METRICS = MetricTable(
             "Always 1; version of the upstream a collector last talked to.",
             ("collector", "version", "api_version"),
         ),
+        MetricSpec(
+            "skyserve_exporter_shard_info",
+            "gauge",
+            "Always 1; which shard of the fleet this exporter serves (shard 0 of 1 when unsharded).",
+            ("shard", "total_shards"),
+        ),
+        MetricSpec(
+            "skyserve_exporter_total_shards",
+            "gauge",
+            "Shards the fleet is split into (total_shards of skyserve_exporter_shard_info, as a value "
+            "alerts can compare with a count); 1 when unsharded.",
+            (),
+        ),
     )
 )
 
 
 def self_families(
-    views: Sequence[CollectorView], reload: ReloadStatus | None = None, web: ReloadStatus | None = None
+    views: Sequence[CollectorView],
+    reload: ReloadStatus | None = None,
+    web: ReloadStatus | None = None,
+    shard: Shard = UNSHARDED,
 ) -> list[Metric]:
     out = FamilyBuilder(SELF_METRICS, refresh_seconds=None)
     out.add("skyserve_exporter_build_info", (__version__, platform.python_version()), 1)
+    out.add("skyserve_exporter_shard_info", (str(shard.index), str(shard.total)), 1)
+    out.add("skyserve_exporter_total_shards", (), shard.total)
     for prefix, status in (("config", reload), ("web_config", web)):
         if status is not None:
             successful = 1 if status.successful else 0

@@ -14,6 +14,7 @@ from typing import Any
 
 from exporter import __version__
 from exporter.collector import CheckSummary, ServiceSummary
+from exporter.sharding import UNSHARDED, Shard
 from exporter.snapshot import CollectorView, Snapshot
 
 # Cloud providers' convention for a month of list prices (730 h), as the pricing plugin's.
@@ -40,9 +41,13 @@ class ConsoleSettings:
 
 
 def status_document(
-    views: Sequence[CollectorView], ready: bool, now: float, settings: ConsoleSettings = ConsoleSettings()
+    views: Sequence[CollectorView],
+    ready: bool,
+    now: float,
+    settings: ConsoleSettings = ConsoleSettings(),
+    shard: Shard = UNSHARDED,
 ) -> dict[str, Any]:
-    return _document(views, ready, now, settings, fleet_figures(views))
+    return _document(views, ready, now, settings, fleet_figures(views), shard=shard)
 
 
 class StatusDocuments:
@@ -54,7 +59,9 @@ class StatusDocuments:
         self._settings = settings
         self._last: tuple[tuple[tuple[str, Snapshot | None], ...], dict[str, Any]] | None = None
 
-    def __call__(self, views: Sequence[CollectorView], ready: bool, now: float) -> dict[str, Any]:
+    def __call__(
+        self, views: Sequence[CollectorView], ready: bool, now: float, shard: Shard = UNSHARDED
+    ) -> dict[str, Any]:
         served = tuple((view.name, view.serving) for view in views)
         last = self._last
         if last is not None and _same(last[0], served):
@@ -62,7 +69,7 @@ class StatusDocuments:
         else:
             fleet = fleet_figures(views)
             self._last = (served, fleet)
-        return _document(views, ready, now, self._settings, fleet)
+        return _document(views, ready, now, self._settings, fleet, shard=shard)
 
 
 def _same(a: Sequence[tuple[str, Snapshot | None]], b: Sequence[tuple[str, Snapshot | None]]) -> bool:
@@ -87,7 +94,13 @@ def fleet_figures(views: Sequence[CollectorView]) -> dict[str, Any]:
 
 
 def _document(
-    views: Sequence[CollectorView], ready: bool, now: float, settings: ConsoleSettings, fleet: dict[str, Any]
+    views: Sequence[CollectorView],
+    ready: bool,
+    now: float,
+    settings: ConsoleSettings,
+    fleet: dict[str, Any],
+    *,
+    shard: Shard,
 ) -> dict[str, Any]:
     # Collectors that have run but whose data is not served: what they would add is missing.
     missing = [view.name for view in views if _state(view) == STALE]
@@ -96,6 +109,8 @@ def _document(
         "ready": ready,
         "generated_at": now,
         "demo": settings.demo,
+        # A shard shows its share of the fleet only: the figures below are this shard's.
+        "shard": {"index": shard.index, "total": shard.total},
         "links": {
             "metrics": "metrics",
             "status": "api/v1/status",

@@ -18,8 +18,8 @@ The full list and the cost split are in ``metrics``; the status rules are in ``r
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from collectors.baremetal.checks import Checker, CheckRun, run_budget
@@ -32,11 +32,12 @@ from collectors.baremetal.metrics import (
     add_replicas_by_cloud,
     replica_prices,
 )
-from collectors.baremetal.nodes import SOURCE, NodeSet, NodeSource, WatchedFile
+from collectors.baremetal.nodes import SOURCE, Node, NodeSet, NodeSource, WatchedFile
 from collectors.baremetal.records import READY, NodeRecord, ReplicaRecord, assess
 from collectors.pricing import NO_COSTS, ReplicaCosts, ServiceCosts
 from exporter.collector import Build, CollectorConfig, CollectorContext, Endpoint, ServiceSummary
 from exporter.metrics import FamilyBuilder, MetricTable
+from exporter.sharding import UNKEYED, UNSHARDED, Shard
 
 if TYPE_CHECKING:
     from simulator import Simulator
@@ -52,6 +53,7 @@ class Observation:
 
     nodes: NodeSet
     checks: CheckRun
+    shard: Shard = UNSHARDED  # what was checked for (``shard_view``)
 
 
 class BareMetalCollector:
@@ -69,8 +71,10 @@ class BareMetalCollector:
         interval: float,
         logger: logging.Logger,
         stale_after: float,
+        shard: Callable[[], Shard] = lambda: UNSHARDED,
     ) -> None:
         self.interval = interval
+        self._shard = shard
         # The section's timeout bounds each check; the run as a whole has its interval, and keeps
         # its own budget within it (run_budget).
         self.timeout = interval
@@ -92,6 +96,7 @@ class BareMetalCollector:
             interval=settings.interval,
             logger=context.logger,
             stale_after=settings.stale_after_seconds,
+            shard=context.shard,
         )
 
     @classmethod
@@ -112,7 +117,8 @@ class BareMetalCollector:
 
     def fetch(self) -> Observation:
         nodes = self._source.current()
-        targets = [target for node in nodes.nodes for target in node.targets()]
+        shard = self._shard()
+        targets = [target for node in shard_view(nodes.nodes, shard) for target in node.targets()]
         budget = run_budget(
             len(set(targets)), self._checker.timeout, self._checker.concurrency, self.interval
         )
@@ -122,22 +128,44 @@ class BareMetalCollector:
                 "health checks cut off by the run's deadline; raise concurrency or lower timeout",
                 extra={"collector": self.name, "late_checks": checks.late, "budget_seconds": budget},
             )
-        return Observation(nodes=nodes, checks=checks)
+        return Observation(nodes=nodes, checks=checks, shard=shard)
 
     def build(self, raw: Observation, now: float) -> Build:
-        records = assess(raw.nodes.nodes, raw.checks.results)
+        owns = raw.shard.owner()
+        records = assess(shard_view(raw.nodes.nodes, raw.shard), raw.checks.results)
         out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
         for record in records:
-            add_node(out, record)
+            if owns(record.node.name):
+                add_node(out, record)
             add_replicas(out, record)
         add_replicas_by_cloud(out, records)
-        costs = self._costs.add(out, now, replica_prices(raw.nodes.nodes))
+        # Each replica's share of its node's price counts every replica the node hosts.
+        prices = [price for price in replica_prices(raw.nodes.nodes) if owns(price.service_name)]
+        costs = self._costs.add(out, now, prices)
         return Build(
             families=out.families(),
-            skipped=raw.nodes.skipped,
+            # About the node files, which every shard reads: one shard counts it.
+            skipped=raw.nodes.skipped if owns(UNKEYED) else {},
             services=_services(records, costs),
-            endpoints=_endpoints(records),
+            endpoints=_endpoints(records, owns),
         )
+
+
+def shard_view(nodes: Iterable[Node], shard: Shard) -> list[Node]:
+    """What a shard checks and reports: replicas by their service, nodes by their name.
+
+    Each node the shard owns, or that hosts a replica it owns (whose status needs the node's health:
+    UNKNOWN when the node cannot be reached), with only the shard's replicas.
+    """
+    if not shard.sharded:
+        return list(nodes)
+    owns = shard.owner()
+    view = []
+    for node in nodes:
+        mine = tuple(replica for replica in node.replicas if owns(replica.service_name))
+        if mine or owns(node.name):
+            view.append(node if len(mine) == len(node.replicas) else replace(node, replicas=mine))
+    return view
 
 
 def _watched_files(settings: BareMetalConfig, logger: logging.Logger) -> list[WatchedFile]:
@@ -185,12 +213,13 @@ def _summary(
     )
 
 
-def _endpoints(records: Sequence[NodeRecord]) -> tuple[Endpoint, ...]:
-    """Node health URLs and HTTP replicas (base URL, as SkyServe reports replica endpoints)."""
+def _endpoints(records: Sequence[NodeRecord], owns: Callable[[str], bool]) -> tuple[Endpoint, ...]:
+    """Node health URLs (of the nodes the shard owns) and HTTP replicas (base URL, as SkyServe
+    reports replica endpoints)."""
     found: list[Endpoint] = []
     for record in records:
         node = record.node
-        if node.health_url:
+        if node.health_url and owns(node.name):
             found.append(Endpoint(url=node.health_url, kind="node"))
         for replica in record.replicas:
             check = replica.replica.check

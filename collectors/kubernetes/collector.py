@@ -46,6 +46,7 @@ from collectors.kubernetes.records import (
 from collectors.pricing import NO_COSTS, PriceBook, ReplicaCosts, ServiceCosts
 from exporter.collector import Build, CollectorConfig, CollectorContext, ServiceSummary
 from exporter.metrics import FamilyBuilder, MetricTable
+from exporter.sharding import UNSHARDED, Shard
 
 if TYPE_CHECKING:
     from collectors.kubernetes.client import ClusterListings, KubernetesClient
@@ -68,8 +69,10 @@ class KubernetesCollector:
         interval: float,
         timeout: float,
         stale_after: float,
+        shard: Callable[[], Shard] = lambda: UNSHARDED,
     ) -> None:
         self.interval = interval
+        self._shard = shard
         self.timeout = timeout
         self._client = client
         self._rules = rules
@@ -96,6 +99,7 @@ class KubernetesCollector:
             interval=settings.interval,
             timeout=settings.timeout,
             stale_after=settings.stale_after_seconds,
+            shard=context.shard,
         )
 
     @classmethod
@@ -119,15 +123,22 @@ class KubernetesCollector:
         return self._client.fetch()
 
     def build(self, raw: "ClusterListings", now: float) -> Build:
-        cluster = parse_cluster(raw.listings, self._rules)
-        node_prices = price_nodes(cluster.nodes.values(), self._prices())
+        # Pods by their service, nodes by their name (exporter.sharding): the pods kept are the
+        # shard's, and of the nodes, those it owns and those its pods run on are priced.
+        shard = self._shard()
+        cluster = parse_cluster(raw.listings, self._rules, shard)
+        owns = shard.owner()
+        owned_nodes = [node for node in cluster.nodes.values() if owns(node.name)]
+        used = {(pod.context, pod.node_name) for pod in cluster.pods}
+        priced = [node for key, node in cluster.nodes.items() if key in used or owns(node.name)]
+        node_prices = price_nodes(priced, self._prices())
         costs = price_replicas(cluster.pods, cluster.nodes, node_prices)
         out = FamilyBuilder(self.metrics, refresh_seconds=self.interval)
         for pod in cluster.pods:
             add_pod(out, pod, placement_of(pod, cluster.nodes))
         add_services(out, cluster.pods, cluster.nodes)
         service_costs = self._costs.add(out, now, costs)
-        duplicate_nodes = add_nodes(out, cluster.nodes.values(), node_prices)
+        duplicate_nodes = add_nodes(out, owned_nodes, node_prices)
         skipped = Counter(cluster.skipped)
         if duplicate_nodes:
             skipped[DUPLICATE_NODE] += duplicate_nodes

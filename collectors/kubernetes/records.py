@@ -6,7 +6,7 @@ exposition, not just its own series.
 """
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, TypeGuard
@@ -20,6 +20,7 @@ from collectors.kubernetes.resources import (
     node_placement,
     pod_requests,
 )
+from exporter.sharding import UNKEYED, UNSHARDED, Shard
 from exporter.upstream import encodable
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ DUPLICATE_POD: Final = "duplicate_pod"
 INVALID_NODE: Final = "invalid_node"
 DUPLICATE_NODE: Final = "duplicate_node"
 BAD_ENCODING: Final = "bad_encoding"
+NOT_OWNED: Final = "not_owned"  # another shard's pod (exporter.sharding): left out, not skipped
 
 # A tuple, not a set: a malformed phase (a list, say) must compare unequal, not raise.
 _ENDED_PHASES: Final = ("Failed", "Succeeded")
@@ -76,26 +78,31 @@ class PodRules:
     include_skypilot: bool
 
 
-def parse_cluster(listings: Iterable["ContextListing"], rules: PodRules) -> Cluster:
+def parse_cluster(listings: Iterable["ContextListing"], rules: PodRules, shard: Shard = UNSHARDED) -> Cluster:
     """Records for every listing; a pod name that two pods of one service share (a StatefulSet in two
     clusters or namespaces) becomes ``<context>/<namespace>/<name>`` for each of them, so both are
-    exported and neither series is ambiguous."""
+    exported and neither series is ambiguous.
+
+    Sharded, only the pods of services ``shard`` owns are kept, and a skipped record is counted by
+    the shard that owns its service or node (``UNKEYED``'s when it has neither); every node is
+    kept, since a pod is placed and priced by its node whichever shard owns the node."""
     skipped: Counter[str] = Counter()
     pods: dict[tuple[str, str, str], PodRecord] = {}
     nodes: dict[tuple[str, str], NodeRecord] = {}
+    owns = shard.owner()
     for listing in listings:
         for raw in listing.nodes:
             node = parse_node(raw, listing.context)
             if node is None:
-                skipped[INVALID_NODE] += 1
+                skipped[INVALID_NODE] += owns(UNKEYED)
             elif not _node_encodable(node):
                 # Its pods are still exported, as pods on a node not listed are: unplaced.
-                skipped[BAD_ENCODING] += 1
+                skipped[BAD_ENCODING] += owns(node.name)
             else:
                 nodes[(node.context, node.name)] = node
         for raw in listing.pods:
-            _add_pod(pods, raw, listing.context, rules, skipped)
-    return Cluster(pods=_unique_ids(pods.values()), nodes=nodes, skipped=dict(skipped))
+            _add_pod(pods, raw, listing.context, rules, skipped, owns=owns)
+    return Cluster(pods=_unique_ids(pods.values()), nodes=nodes, skipped=dict(+skipped))
 
 
 def _add_pod(
@@ -104,13 +111,19 @@ def _add_pod(
     context: str,
     rules: PodRules,
     skipped: Counter[str],
+    *,
+    owns: Callable[[str], bool],
 ) -> None:
     labels = _labels(_dict(_dict(raw).get("metadata")).get("labels"))
     if not rules.include_skypilot and SKYPILOT_CLUSTER_LABEL in labels:
         return  # a SkyServe replica already; the selector keeps these out on a real API server
-    pod = parse_pod(raw, context, rules.service_label)
+    pod = parse_pod(raw, context, rules.service_label, owns)
     if isinstance(pod, str):
-        skipped[pod] += 1
+        # Without a service there is no owner but UNKEYED's; a bad encoding is its service's.
+        if pod in (INVALID_POD, NO_SERVICE_NAME):
+            skipped[pod] += owns(UNKEYED)
+        elif pod != NOT_OWNED:
+            skipped[pod] += 1
         return
     key = (pod.context, pod.namespace, pod.name)
     if key in pods:
@@ -130,8 +143,11 @@ def _unique_ids(pods: Iterable[PodRecord]) -> tuple[PodRecord, ...]:
     )
 
 
-def parse_pod(raw: Any, context: str, service_label: str) -> PodRecord | str:
-    """The record, or the skip reason."""
+def parse_pod(
+    raw: Any, context: str, service_label: str, owns: Callable[[str], bool] | None = None
+) -> PodRecord | str:
+    """The record, or the skip reason; ``NOT_OWNED`` as soon as its service is known when ``owns``
+    says another shard serves it, before the rest of the pod is read."""
     metadata = _dict(raw.get("metadata")) if isinstance(raw, dict) else None
     if metadata is None:
         return INVALID_POD
@@ -141,6 +157,8 @@ def parse_pod(raw: Any, context: str, service_label: str) -> PodRecord | str:
     service = service_name(labels, metadata.get("ownerReferences"), service_label)
     if not service:
         return NO_SERVICE_NAME
+    if owns is not None and not owns(service):
+        return NOT_OWNED
     spec, status = _dict(raw.get("spec")), _dict(raw.get("status"))
     node_name = spec.get("nodeName")
     node_name = node_name if _text(node_name) else ""

@@ -48,6 +48,7 @@ from collectors.pricing.prices import (
 )
 from collectors.pricing.refresh import LOCALLY_MODIFIED, CatalogSource, RefreshError, locally_modified, store
 from exporter.metrics import FamilyBuilder, MetricSpec, MetricTable
+from exporter.sharding import UNSHARDED, Shard
 
 logger = logging.getLogger(__name__)
 
@@ -206,10 +207,13 @@ class PriceBook:
         with self._lock:
             return tuple(self._health(item) for _, item in sorted(loaded.items()))
 
-    def metric_families(self, now: float) -> list[Metric]:
-        """Catalog health families. ``now`` is unused: ages are left to Prometheus (time() - timestamp)."""
+    def metric_families(self, now: float, shard: Shard = UNSHARDED) -> list[Metric]:
+        """Catalog health families, of the clouds ``shard`` owns (every shard loads every catalog, to
+        price its replicas; each cloud's health is served once). ``now`` is unused: ages are left
+        to Prometheus (time() - timestamp)."""
         del now
-        return _health_families(self.health())
+        owns = shard.owner()
+        return _health_families(item for item in self.health() if owns(item.cloud))
 
     def refresh(self) -> None:
         """Download each cloud's catalog and swap in the ones that arrived intact.

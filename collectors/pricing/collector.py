@@ -9,7 +9,7 @@ that section says ``enabled: false``. It emits, for example::
     skyserve_pricing_refresh_failures_total{cloud="gcp"} 0.0
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from collectors.pricing.book import PRICING_METRICS, PriceBook
@@ -17,6 +17,7 @@ from collectors.pricing.config import PricingConfig
 from exporter.collector import Build, CollectorContext, SectionConfig
 from exporter.errors import CollectorError, ErrorKind
 from exporter.metrics import MetricTable
+from exporter.sharding import UNSHARDED, Shard
 
 if TYPE_CHECKING:
     from simulator import Simulator
@@ -28,8 +29,11 @@ class PricingCollector:
     config_model: ClassVar[type[SectionConfig]] = PricingConfig
     top_level_key: ClassVar[str] = "pricing"
 
-    def __init__(self, book: PriceBook, config: PricingConfig) -> None:
+    def __init__(
+        self, book: PriceBook, config: PricingConfig, shard: Callable[[], Shard] = lambda: UNSHARDED
+    ) -> None:
         self._book = book
+        self._shard = shard
         self._refresh = config.refresh_interval is not None
         self.interval = config.run_interval
         self.timeout = min(config.refresh_timeout, self.interval)
@@ -37,7 +41,8 @@ class PricingCollector:
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> "PricingCollector":
         settings = PricingConfig.model_validate(config)
-        return cls(PriceBook.from_config(settings, context.session_factory, context.clock), settings)
+        book = PriceBook.from_config(settings, context.session_factory, context.clock)
+        return cls(book, settings, context.shard)
 
     @classmethod
     def default_config(cls, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
@@ -75,4 +80,5 @@ class PricingCollector:
                 "pricing.refresh, or pricing.enabled: false if no list price is wanted)",
                 ErrorKind.UNAVAILABLE,
             )
-        return Build(families=self._book.metric_families(now))
+        # Catalog health by cloud (exporter.sharding): each cloud's series from one shard.
+        return Build(families=self._book.metric_families(now, self._shard()))

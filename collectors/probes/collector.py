@@ -88,7 +88,7 @@ class ProbesCollector:
         """A collector for the section; SectionError naming the key when a module cannot be built."""
         settings = ProbesConfig.model_validate(config)
         modules = compile_modules(settings, context.environ)
-        book = TargetBook(settings.discover, settings.targets, modules, context.discovered)
+        book = TargetBook(settings.discover, settings.targets, modules, context.discovered, context.shard)
         return cls(book, modules, settings.interval, settings.concurrency, context.logger)
 
     @classmethod

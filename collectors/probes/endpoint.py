@@ -19,6 +19,7 @@ from collectors.probes.modules import Module
 from collectors.probes.targets import ProbeTarget, UrlKey, join_path, url_key
 from exporter.collector import Endpoint
 from exporter.redact import redact_url
+from exporter.sharding import UNSHARDED, Shard
 
 # blackbox's defaults: no header means a 120 s scrape timeout, and 0.5 s is kept for the answer.
 DEFAULT_SCRAPE_TIMEOUT_SECONDS = 120.0
@@ -52,7 +53,9 @@ class TargetBook:
         static: tuple[StaticTarget, ...],
         modules: Mapping[str, Module],
         discovered: Discovered,
+        shard: Callable[[], Shard] = lambda: UNSHARDED,
     ) -> None:
+        self._shard = shard
         self._discover = discover
         self._module = modules[discover.module]
         self._discovered = discovered
@@ -66,9 +69,17 @@ class TargetBook:
         return self._discover.services or self._discover.replicas or self._discover.nodes
 
     def targets(self) -> tuple[ProbeTarget, ...]:
-        """What one round probes: static targets, then discovered endpoints; each series once."""
+        """What one round probes: static targets, then discovered endpoints; each series once.
+
+        Sharded, a static target is probed by the shard that owns its name, and a discovered
+        endpoint by the shard that discovered it: its collector handed only the endpoints of what
+        that shard owns (a service's endpoints by the service, a node's by the node), so a probe's
+        series sit in the shard of the service they are about.
+        """
+        owns = self._shard().owner()
+        static = [target for name, target in self._static.items() if owns(name)]
         found: dict[tuple[str, ...], ProbeTarget] = {}
-        for target in (*self._static.values(), *self._current().targets):
+        for target in (*static, *self._current().targets):
             found.setdefault(target.labels, target)
         return tuple(found.values())
 

@@ -60,6 +60,7 @@ from collectors.skyserve.records import (
     parse_fleet,
     parse_pools,
 )
+from collectors.skyserve.sharding import owned_records
 from collectors.skyserve.transitions import TransitionTracker
 from exporter.collector import (
     Build,
@@ -70,6 +71,7 @@ from exporter.collector import (
     cost_slices,
 )
 from exporter.metrics import FamilyBuilder, MetricTable
+from exporter.sharding import UNKEYED, UNSHARDED, Shard
 
 if TYPE_CHECKING:
     from simulator import Simulator
@@ -95,26 +97,29 @@ class Polled:
     pools: Fleet = field(default_factory=lambda: Fleet(services=(), skipped={}))
     # Its records dropped: only why the call failed is kept.
     pool_answer: PoolAnswer = field(default_factory=PoolAnswer)
+    shard: Shard = UNSHARDED  # what the records were kept for (collectors.skyserve.sharding)
 
     @classmethod
-    def decode(cls, answer: ServeStatusAnswer) -> "Polled":
+    def decode(cls, answer: ServeStatusAnswer, shard: Shard = UNSHARDED) -> "Polled":
         found, pools = answer.controllers, answer.pools
-        fleet = parse_fleet(answer.services)
+        fleet = parse_fleet(owned_records(answer.services, shard))
         return cls(
             fleet,
             answer.upstream,
-            parse_controllers(found.records),
+            parse_controllers(owned_records(found.records, shard)),
             found.problem,
-            _without_names(parse_pools(pools.records), fleet),
+            _without_names(parse_pools(owned_records(pools.records, shard)), fleet),
             PoolAnswer(reason=pools.reason, problem=pools.problem),
+            shard,
         )
 
     @property
     def skipped(self) -> dict[str, int]:
         counts = Counter(self.fleet.skipped) + Counter(self.controllers.skipped) + Counter(self.pools.skipped)
-        if self.controller_problem is not None:
+        calls_counted = self.shard.owns(UNKEYED)  # every shard made these calls: one counts them
+        if self.controller_problem is not None and calls_counted:
             counts[CONTROLLER_STATUS_FAILED] += 1
-        if self.pool_answer.reason is not None:
+        if self.pool_answer.reason is not None and calls_counted:
             counts[self.pool_answer.reason] += 1
         return dict(counts)
 
@@ -136,8 +141,10 @@ class SkyServeCollector:
         prices: Callable[[], PriceBook | None],
         tracker: TransitionTracker | None = None,
         logger: logging.Logger | None = None,
+        shard: Callable[[], Shard] = lambda: UNSHARDED,
     ) -> None:
         self.interval = interval
+        self._shard = shard
         self.timeout = timeout
         self._client = client
         self._logger = logger if logger is not None else logging.getLogger(__name__)
@@ -167,6 +174,7 @@ class SkyServeCollector:
             stale_after=settings.stale_after_seconds,
             prices=context.service_lookup(PriceBook),
             logger=context.logger,
+            shard=context.shard,
         )
 
     @classmethod
@@ -186,7 +194,7 @@ class SkyServeCollector:
         return {**demo, "endpoint": simulator.url}
 
     def fetch(self) -> Polled:
-        polled = Polled.decode(self._client.fetch())
+        polled = Polled.decode(self._client.fetch(), self._shard())
         self._note_controller_problem(polled.controller_problem)
         self._note_pool_problem(polled.pool_answer.problem)
         return polled
@@ -235,7 +243,9 @@ class SkyServeCollector:
         add_replicas(out, replicas)
         for controller in raw.controllers.records:
             add_controller(out, controller)
-        add_transitions(out, self._tracker.samples())
+        # The tracker keeps a gone service's counters for an hour: after a reshard, not here.
+        owns = raw.shard.owner()
+        add_transitions(out, (sample for sample in self._tracker.samples() if owns(sample.service_name)))
         book = self._prices()
         priced = list(priced_replicas(replicas, book))
         # The idle cost of a pool is its idle workers' prices: only a pool's workers are looked up.
