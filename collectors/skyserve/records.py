@@ -237,10 +237,13 @@ class _FleetParser:
         """One replica, or why it is skipped: no integer id or string status, or bad encoding."""
         if raw is None:
             return INVALID_REPLICA
-        replica_id, status = _int(raw.replica_id), raw.status
-        if replica_id is None or not _nonempty(status):
+        # The checks of _int, _nonempty and _optional_text, inline: this runs for every replica
+        # of the fleet (``type(...) is int`` leaves out bool, as _int does).
+        replica_id, status, endpoint = raw.replica_id, raw.status, raw.endpoint
+        if type(replica_id) is not int or type(status) is not str or not status.strip():
             return INVALID_REPLICA
-        endpoint = _optional_text(raw.endpoint)
+        if type(endpoint) is not str or not endpoint:
+            endpoint = None
         placement = self.placement(raw)
         # isascii() inline first: this runs for every replica (100k in a large fleet).
         if placement is None or not (
@@ -253,9 +256,9 @@ class _FleetParser:
             service_name=service_name,
             replica_id=replica_id,
             status=status,
-            version=_int(raw.version),
+            version=raw.version if type(raw.version) is int else None,
             endpoint=endpoint,
-            is_spot=is_spot if isinstance(is_spot, bool) else placement.resources.spot,
+            is_spot=is_spot if type(is_spot) is bool else placement.resources.spot,
             launched_at=_timestamp(raw.launched_at),
             placement=placement,
             kind=self.kind,

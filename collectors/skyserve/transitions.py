@@ -71,12 +71,17 @@ class TransitionTracker:
     def observe(self, replicas: Iterable[ReplicaRecord], now: float) -> None:
         """Take one successful poll's replicas into account."""
         current: dict[tuple[str, int], _ReplicaState] = {}
+        known, counters, primed = self._replicas, self._counters, self._primed
         for replica in replicas:
             key = (replica.service_name, replica.replica_id)
-            previous = self._replicas.get(key)
+            previous = known.get(key)
             state = _state_of(replica, previous)
-            counts = self._counts(replica.service_name, state, now)
-            if self._primed and (previous is None or previous.status != state.status):
+            group = (replica.service_name, state.cloud, state.region)
+            counts = counters.get(group)
+            if counts is None:
+                counts = counters[group] = _Counts(last_present=now)
+            counts.last_present = now
+            if primed and (previous is None or previous.status != state.status):
                 _count(previous.status if previous else None, state.status, counts)
             current[key] = state
         self._replicas = current
@@ -88,14 +93,6 @@ class TransitionTracker:
             CounterSample(service, cloud, region, counts.preemptions, counts.failures)
             for (service, cloud, region), counts in sorted(self._counters.items())
         ]
-
-    def _counts(self, service_name: str, state: _ReplicaState, now: float) -> _Counts:
-        key = (service_name, state.cloud, state.region)
-        counts = self._counters.get(key)
-        if counts is None:
-            counts = self._counters[key] = _Counts(last_present=now)
-        counts.last_present = now
-        return counts
 
     def _prune(self, now: float) -> None:
         expired = [

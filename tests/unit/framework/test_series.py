@@ -189,3 +189,21 @@ def test_rows_made_at_encoding_with_the_wrong_labels_fail_the_collection_naming_
         out.add_rows("skyserve_x_replicas", lambda rows=rows: rows)  # type: ignore[misc]
         with pytest.raises(ValueError, match="skyserve_x_replicas takes 1 labels"):
             SeriesStore().encode(out.families())
+
+
+def test_values_are_written_exactly_as_prometheus_client_writes_them() -> None:
+    import random  # noqa: PLC0415
+
+    from prometheus_client.utils import floatToGoString  # noqa: PLC0415
+
+    from exporter.series import _value_text  # noqa: PLC0415
+
+    rng = random.Random(15)
+    specials: list[float] = [0.0, -0.0, 1.0, -1.0, float("inf"), float("-inf"), float("nan"), 1e22, 1e-7]
+    specials += [True, False, 3, -3, 2**60, 10**6, 10**7 - 1, 10**7, 1795826209, 0.1 + 0.2, 5e-324]
+    drawn = [rng.uniform(-1e12, 1e12) for _ in range(2000)] + [
+        rng.random() * 10 ** rng.randint(-10, 30) for _ in range(2000)
+    ]
+    drawn += [float(rng.randint(0, 10**12)) for _ in range(2000)]
+    for value in [*specials, *drawn]:
+        assert _value_text(value) == floatToGoString(value), value  # type: ignore[no-untyped-call]
