@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from exporter import __version__
+from exporter.allocator import keep_big_blocks_apart
 from exporter.app import create_app
 from exporter.autoshard import (
     InClusterApi,
@@ -362,6 +363,7 @@ def main() -> None:
     # burst triggering young-generation collections that find nothing to free; collecting less
     # often cut the Kubernetes collector's fetch time by almost half (docs/performance.md).
     gc.set_threshold(50_000, 20, 100)
+    keep_big_blocks_apart()
     code = run()
     logging.shutdown()
     sys.stdout.flush()

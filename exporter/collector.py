@@ -218,6 +218,10 @@ def _unsharded() -> Shard:
     return UNSHARDED
 
 
+def _always() -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class CollectorContext:
     """What the exporter hands a collector: its HTTP session, clock, logger and environment,
@@ -236,6 +240,9 @@ class CollectorContext:
     offered: Callable[[], Iterable[object]] = _nothing_offered
     discovered: Callable[[], tuple[Endpoint, ...]] = _nothing_discovered
     sharding: Callable[[], Shard] = _unsharded
+    # Whether a running collector probes what others discover: when none does, a collector may
+    # leave its Build.endpoints empty (a fleet of 100k replicas is 100k endpoints to make and keep).
+    endpoints_wanted: Callable[[], bool] = _always
 
     def shard(self) -> Shard:
         """The shard this exporter is now: keep only what ``shard().owns(key)`` for the key of the

@@ -109,6 +109,7 @@ class RunningCollectors:
             offered=self._offered,
             discovered=self._discovered,
             sharding=self._sharding,
+            endpoints_wanted=self._endpoints_wanted,
         )
         planned: dict[str, Member] = {}
         problems: list[str] = []
@@ -164,6 +165,9 @@ class RunningCollectors:
         """The services the running collectors offer (the price book): looked up at each use, so
         a reload that replaces a service reaches collectors whose own section did not change."""
         return services_of(member.collector for member in self._members.values())
+
+    def _endpoints_wanted(self) -> bool:
+        return any(waits_for_discoveries(member.collector) for member in self._members.values())
 
     def _discovered(self) -> tuple[Endpoint, ...]:
         """Endpoints in the data currently served, for the probes: gone services stop being probed."""

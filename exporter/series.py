@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from itertools import islice
-from operator import itemgetter
 
 from prometheus_client.core import Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
@@ -128,6 +127,7 @@ class SeriesStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._kept: dict[str, _Kept] = {}
+        self._writers: dict[tuple[str, tuple[str, ...]], _Writer] = {}
 
     def encode(self, families: Iterable[Metric]) -> EncodedSeries:
         with self._lock:
@@ -135,7 +135,7 @@ class SeriesStore:
             encoded: list[Family] = []
             samples = reused = 0
             for family in families:
-                made = _encode(family, previous.get(family.name))
+                made = _encode(family, previous.get(family.name), self._writers)
                 if isinstance(made, WholeFamily):
                     samples += len(family.samples)
                     encoded.append(made)
@@ -149,11 +149,13 @@ class SeriesStore:
         return EncodedSeries(tuple(encoded), samples, reused)
 
 
-def _encode(family: Metric, before: _Kept | None) -> WholeFamily | _Kept:
+def _encode(
+    family: Metric, before: _Kept | None, writers: dict[tuple[str, tuple[str, ...]], "_Writer"]
+) -> WholeFamily | _Kept:
     """The family encoded, its headers and an unchanged body taken from its last encoding."""
     if family.type not in ("gauge", "counter") or not _PLAIN_NAME.fullmatch(family.name):
         return _whole(family)
-    made = _rows_body(family) if isinstance(family, RowFamily) else _samples_body(family)
+    made = _rows_body(family, writers) if isinstance(family, RowFamily) else _samples_body(family)
     if made is None:
         return _whole(family)
     body, samples = made
@@ -168,20 +170,22 @@ def _encode(family: Metric, before: _Kept | None) -> WholeFamily | _Kept:
     return _Kept(header_key, headers, body, samples)
 
 
-def _rows_body(family: RowFamily) -> tuple[bytes, int] | None:
+# Writes a batch of rows as lines: (rows, texts of the values seen, how to write a new value).
+_Writer = Callable[[list[Row], dict[float, str], Callable[[float], str]], list[str]]
+
+
+def _rows_body(
+    family: RowFamily, writers: dict[tuple[str, tuple[str, ...]], _Writer]
+) -> tuple[bytes, int] | None:
     """The sample lines of a family of rows and how many, as prometheus_client writes them
-    (labels sorted by name, values escaped), written with one format string per family."""
+    (labels sorted by name, values escaped), in chunks of a bounded number of lines."""
     names = family.label_names
     if not all(_PLAIN_NAME.fullmatch(name) for name in names):
         return None
-    order = sorted(range(len(names)), key=names.__getitem__)
-    labels = ",".join(f'{names[i]}="%s"' for i in order)
-    template = f"{family.sample_name}{{{labels}}} %s\n" if names else f"{family.sample_name} %s\n"
-    # Rows keep the declared label order; the exposition sorts label names.
-    sort: Callable[[Sequence[str]], Sequence[str]] | None = None
-    if order != list(range(len(names))):
-        pick = itemgetter(*order)
-        sort = pick if len(order) > 1 else lambda values: (pick(values),)
+    key = (family.sample_name, names)
+    write = writers.get(key)
+    if write is None:
+        write = writers[key] = _writer(family.sample_name, names)
     known: dict[float, str] = {}  # each distinct value written once (most are 1.0)
     chunks: list[bytes] = []
     count = 0
@@ -191,22 +195,47 @@ def _rows_body(family: RowFamily) -> tuple[bytes, int] | None:
             if not all(type(v) is str for v in batch[0][0]):
                 # Rows are typed; a sample per batch is checked so that a None is not written "None".
                 raise TypeError(f"label values {batch[0][0]!r}")
-            lines = []
-            for row, value in batch:
-                text = known.get(value)
-                if text is None or not value:  # -0.0 equals 0.0 but is written "-0.0"
-                    text = known[value] = _value_text(value)
-                lines.append(template % (*(row if sort is None else sort(row)), text))
+            lines = write(batch, known, _value_text)
             chunk = "".join(lines)
             # Escaping is rare, so it is checked per chunk: a label value with a quote, a
             # backslash or a newline shows in the counts, and only then is each row escaped.
             if chunk.count('"') != quotes * len(lines) or "\\" in chunk or chunk.count("\n") != len(lines):
-                chunk = "".join(_escaped_line(template, row, sort, value) for row, value in batch)
+                escaped: list[Row] = [(tuple(_escape(v) for v in row), value) for row, value in batch]
+                chunk = "".join(write(escaped, {}, _value_text))
             chunks.append(chunk.encode())
             count += len(lines)
-    except TypeError as exc:  # a row with the wrong number of labels, or a label value not text
+    except (TypeError, IndexError) as exc:  # a row with too few labels, or a label value not text
         raise ValueError(f"{family.sample_name} takes {len(names)} labels, each a string ({exc})") from None
     return b"".join(chunks), count
+
+
+def _writer(sample_name: str, names: Sequence[str]) -> _Writer:
+    """A function writing one family's lines, made for its label names.
+
+    Its f-string has the sample name and the label names (sorted, as the exposition has them) in
+    place and reads each value from its position in the row: no per-line format string to parse,
+    no tuple to reorder. Only names that are plain identifiers (checked by the caller) reach the
+    source, which is why making it from text is safe.
+    """
+    order = sorted(range(len(names)), key=names.__getitem__)
+    labels = ",".join(f'{names[i]}="{{row[{i}]}}"' for i in order)
+    line = f"{sample_name}{{{{{labels}}}}} {{text}}\\n" if names else f"{sample_name} {{text}}\\n"
+    source = (
+        "def write(batch, known, value_text):\n"
+        "    lines = []\n"
+        "    append = lines.append\n"
+        "    for row, value in batch:\n"
+        f"        if len(row) != {len(names)}:\n"
+        "            raise TypeError(f'{len(row)} label values')\n"
+        "        text = known.get(value)\n"
+        "        if text is None or not value:  # -0.0 equals 0.0 but is written -0.0\n"
+        "            text = known[value] = value_text(value)\n"
+        f"        append(f'{line}')\n"
+        "    return lines\n"
+    )
+    namespace: dict[str, object] = {}
+    exec(compile(source, f"<lines of {sample_name}>", "exec"), namespace)
+    return namespace["write"]  # type: ignore[return-value]
 
 
 def _batches(family: RowFamily) -> Iterator[list[Row]]:
@@ -216,15 +245,6 @@ def _batches(family: RowFamily) -> Iterator[list[Row]]:
         iterator = iter(rows)
         while batch := list(islice(iterator, _LINES_PER_CHUNK)):
             yield batch
-
-
-def _escaped_line(
-    template: str, row: Sequence[str], sort: Callable[[Sequence[str]], Sequence[str]] | None, value: float
-) -> str:
-    values = row if sort is None else sort(row)
-    if _NEEDS_ESCAPE.search("".join(values)):
-        values = [_escape(v) for v in values]
-    return template % (*values, _value_text(value))
 
 
 def _samples_body(family: Metric) -> tuple[bytes, int] | None:

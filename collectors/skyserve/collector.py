@@ -142,9 +142,11 @@ class SkyServeCollector:
         tracker: TransitionTracker | None = None,
         logger: logging.Logger | None = None,
         shard: Callable[[], Shard] = lambda: UNSHARDED,
+        endpoints_wanted: Callable[[], bool] = lambda: True,
     ) -> None:
         self.interval = interval
         self._shard = shard
+        self._endpoints_wanted = endpoints_wanted
         self.timeout = timeout
         self._client = client
         self._logger = logger if logger is not None else logging.getLogger(__name__)
@@ -175,6 +177,7 @@ class SkyServeCollector:
             prices=context.service_lookup(PriceBook),
             logger=context.logger,
             shard=context.shard,
+            endpoints_wanted=context.endpoints_wanted,
         )
 
     @classmethod
@@ -266,7 +269,7 @@ class SkyServeCollector:
             families=out.families(),
             skipped=raw.skipped,
             services=tuple(summaries),
-            endpoints=_endpoints(fleet.services),
+            endpoints=_endpoints(fleet.services) if self._endpoints_wanted() else (),
             upstream=dict(raw.upstream) or None,
         )
 

@@ -314,3 +314,48 @@ def test_build_problems_read_key_path_colon_reason_once() -> None:
         "collectors.many.inventory: /etc/x/nodes.yml: nodes.3.name: Field required",
         "collectors.vague: no cluster to read",
     ]
+
+
+class Prober(Scripted):
+    """A collector that probes what the others discover."""
+
+    name: ClassVar[str] = "prober"
+    contexts: ClassVar[list[CollectorContext]] = []
+
+    @classmethod
+    def from_config(cls, config: CollectorConfig, context: CollectorContext) -> "Scripted":
+        cls.contexts.append(context)
+        return super().from_config(config, context)
+
+    def uses_discovered(self) -> bool:
+        return True
+
+
+def test_collectors_are_told_whether_anyone_probes_what_they_discover() -> None:
+    seen: list[CollectorContext] = []
+
+    class Discoverer(Scripted):
+        name: ClassVar[str] = "discoverer"
+
+        @classmethod
+        def from_config(cls, config: CollectorConfig, context: CollectorContext) -> "Scripted":
+            seen.append(context)
+            return super().from_config(config, context)
+
+    sections: dict[str, dict[str, Any]] = {"discoverer": {"interval": "30s"}}
+
+    def load() -> LoadedConfig:
+        factories = {"discoverer": Discoverer, "prober": Prober}
+        return LoadedConfig(
+            [EnabledCollector(factories[n], CollectorConfig.model_validate(s)) for n, s in sections.items()]
+        )
+
+    running = RunningCollectors(load, SnapshotStore({}), {}, time.time, LOG)
+    running.load()
+    assert seen[0].endpoints_wanted() is False
+    sections["prober"] = {"interval": "30s"}
+    assert running.reload() is None
+    assert seen[0].endpoints_wanted() is True  # asked at each run: the discoverer was not rebuilt
+    del sections["prober"]
+    assert running.reload() is None
+    assert seen[0].endpoints_wanted() is False

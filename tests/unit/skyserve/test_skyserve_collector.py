@@ -1,3 +1,4 @@
+import dataclasses
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from collectors.skyserve.client import ServeStatusAnswer
 from collectors.skyserve.collector import Polled, SkyServeCollector
 from collectors.skyserve.config import SkyServeConfig
 from collectors.skyserve.metrics import REPLICA_STATUSES, SERVICE_STATUSES, SKYSERVE_METRICS
+from collectors.skyserve.wire import services_of
 from exporter.collector import Collector, Endpoint, ServiceSummary
 from exporter.config_errors import SectionError
 from tests.unit.skyserve.helpers import ENDPOINT, context, load, recorded_services, render, samples, value
@@ -308,3 +310,14 @@ def test_requests_go_through_the_session_from_the_context() -> None:
         timeouts = {call.request.req_kwargs["timeout"] for call in mock.calls}  # type: ignore[attr-defined]
     assert len(made) == 1 and agents == {"skyserve-exporter/test"}
     assert max(timeouts) <= 5.0
+
+
+def test_no_endpoints_are_made_when_nobody_probes_them() -> None:
+    wanted = [False]
+    made = SkyServeCollector.from_config(
+        {"endpoint": ENDPOINT}, dataclasses.replace(context(), endpoints_wanted=lambda: wanted[0])
+    )
+    raw = Polled.decode(ServeStatusAnswer(services=tuple(services_of(recorded_services())), upstream={}))
+    assert made.build(raw, NOW).endpoints == ()
+    wanted[0] = True  # asked at each build: a reload that adds the probes needs no rebuild
+    assert len(made.build(raw, NOW).endpoints) > len(raw.fleet.services)
