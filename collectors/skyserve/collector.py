@@ -38,8 +38,10 @@ from collectors.pricing import NO_COSTS, PriceBook, ReplicaCosts, ServiceCosts
 from collectors.skyserve.client import PoolAnswer, ServeStatusAnswer, SkyServeClient
 from collectors.skyserve.config import ENDPOINT_ENV, SkyServeConfig, resolve_connection
 from collectors.skyserve.metrics import (
+    CLOUD_OF,
     SKYSERVE_METRICS,
     SOURCE,
+    STATUS_OF,
     ControllerCosts,
     add_controller,
     add_pool,
@@ -288,8 +290,8 @@ def _without_names(pools: Fleet, fleet: Fleet) -> Fleet:
 
 
 def _summary(service: ServiceRecord, costs: ServiceCosts, kind: str) -> ServiceSummary:
-    clouds = sorted({r.placement.cloud for r in service.replicas if r.placement.cloud})
-    statuses = Counter(r.status for r in service.replicas)
+    clouds = sorted(set(filter(None, map(CLOUD_OF, service.replicas))))
+    statuses = Counter(map(STATUS_OF, service.replicas))
     return ServiceSummary(
         name=service.name,
         source=SOURCE,

@@ -8,6 +8,7 @@ resources and asks the price book about each, for the cost families ``collectors
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import partial
+from operator import attrgetter
 
 from collectors.pricing import (
     NO_PRICE_BOOK,
@@ -217,6 +218,12 @@ SKYSERVE_METRICS = MetricTable(
 )
 
 
+# Getters in C: a fleet's replicas are counted per service several times a collection.
+STATUS_OF = attrgetter("status")
+CLOUD_OF = attrgetter("placement.cloud")
+_WHERE = attrgetter("placement.cloud", "placement.region", "is_spot")
+
+
 def add_service(out: FamilyBuilder, service: ServiceRecord) -> None:
     name = service.name
     endpoint = redact_url(service.endpoint) if service.endpoint else ""
@@ -227,7 +234,7 @@ def add_service(out: FamilyBuilder, service: ServiceRecord) -> None:
     )
     for status in _with_extra(SERVICE_STATUSES, [service.status]):
         out.add("skyserve_service_status", (name, status), 1 if status == service.status else 0)
-    counts = Counter(replica.status for replica in service.replicas)
+    counts = Counter(map(STATUS_OF, service.replicas))
     for status in _with_extra(REPLICA_STATUSES, counts):
         out.add("skyserve_service_replicas", (name, status), counts[status])
     if service.target_num_replicas is not None:
@@ -364,12 +371,9 @@ def _accelerator_rows(replicas: Sequence[ReplicaRecord]) -> Iterator[Row]:
 
 
 def add_replicas_by_cloud(out: FamilyBuilder, service: ServiceRecord) -> None:
-    groups = Counter(
-        (replica.placement.cloud, replica.placement.region, _flag(replica.is_spot))
-        for replica in service.replicas
-    )
+    groups = Counter(map(_WHERE, service.replicas))
     for (cloud, region, spot), count in sorted(groups.items()):
-        out.add("skyserve_replicas_by_cloud", (service.name, SOURCE, cloud, region, spot), count)
+        out.add("skyserve_replicas_by_cloud", (service.name, SOURCE, cloud, region, _flag(spot)), count)
 
 
 def add_transitions(out: FamilyBuilder, samples: Iterable[CounterSample]) -> None:
