@@ -14,6 +14,8 @@ OpenMetrics, gzip) twice a second. Reported per exporter process:
 
 - **cycle**: the median of its own ``skyserve_exporter_collector_duration_seconds`` over the
   collections (fetch and decode of the answer, build, encode: what a run costs, upstream included);
+- **upstream**: of that, what the simulated API server alone takes to answer ``serve.status``
+  (submit and ``/api/get``, the body read but not decoded; median of 3, before the exporter starts);
 - **scrape p50/p99**: those scrapes' latency, collections running beside them;
 - **static p50**: the same bytes served as a constant by the exporter's HTTP server in a child
   process (the floor), scraped the same way, and the ratio;
@@ -46,6 +48,7 @@ _SUCCESS = 'skyserve_exporter_collector_last_success_timestamp_seconds{collector
 @dataclass(frozen=True)
 class Measured:
     label: str
+    upstream_s: float
     samples: int
     cycles: list[float]
     scrape_ms: list[float]
@@ -59,6 +62,7 @@ class Measured:
         cells = (
             self.label,
             f"{self.samples:,}",
+            f"{self.upstream_s:.2f}",
             f"{statistics.median(self.cycles):.2f}",
             f"{max(self.cycles):.2f}",
             f"{p50:.1f}",
@@ -73,9 +77,9 @@ class Measured:
 
 
 HEADER = (
-    "| fleet | samples | cycle s (median) | cycle s (max) | scrape p50 ms | scrape p99 ms "
+    "| fleet | samples | upstream s | cycle s (median) | cycle s (max) | scrape p50 ms | scrape p99 ms "
     "| static p50 ms | p50 vs static | RSS MiB | peak RSS MiB | bytes on the wire |\n"
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
@@ -125,8 +129,25 @@ def scrape_once(session: requests.Session, url: str) -> tuple[float, int]:
     return (time.perf_counter() - t0) * 1000, len(raw)
 
 
-def run_exporter(
-    python_root: Path, config: Path, extra: list[str], collections: int, label: str
+def upstream_seconds(endpoint: str) -> float:
+    """What the API server alone takes to answer serve.status: submit, then /api/get read whole."""
+    headers = {"X-SkyPilot-API-Version": "62", "X-SkyPilot-Version": "0.14.1"}
+    took = []
+    with requests.Session() as session:
+        for _ in range(3):
+            t0 = time.perf_counter()
+            submitted = session.post(
+                f"{endpoint}/serve/status", json={"service_names": None}, headers=headers
+            )
+            request_id = submitted.headers["X-Skypilot-Request-ID"]
+            params = {"request_id": request_id}
+            session.get(f"{endpoint}/api/get", params=params, headers=headers, timeout=60).raise_for_status()
+            took.append(time.perf_counter() - t0)
+    return statistics.median(took)
+
+
+def run_exporter(  # noqa: PLR0917
+    python_root: Path, config: Path, extra: list[str], collections: int, label: str, upstream: float
 ) -> tuple[Measured, bytes]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -161,7 +182,9 @@ def run_exporter(
     finally:
         stop(exporter)
     static = _static_latencies(body, len(scraper.latencies_ms))
-    measured = Measured(label, samples, cycles, scraper.latencies_ms, static, rss, peak, scraper.body_bytes)
+    measured = Measured(
+        label, upstream, samples, cycles, scraper.latencies_ms, static, rss, peak, scraper.body_bytes
+    )
     return measured, body
 
 
@@ -197,18 +220,19 @@ def bench(size: int, services: int | None, args: argparse.Namespace) -> list[Mea
     fleet = f"{count * per_service:,} replicas in {count:,} services"
     try:
         wait_until(lambda: requests.get(f"{endpoint}/api/health", timeout=5).ok, 600)
+        upstream = upstream_seconds(endpoint)
         with tempfile.TemporaryDirectory() as tmp:
             config = Path(tmp) / "config.yml"
             skyserve = {"endpoint": endpoint, "interval": args.interval, "timeout": args.interval}
             config.write_text(yaml.safe_dump({"collectors": {"skyserve": skyserve}, "pricing": DEMO_PRICING}))
             root = Path(args.root).resolve()
             if args.shards <= 1:
-                return [run_exporter(root, config, [], args.collections, fleet)[0]]
+                return [run_exporter(root, config, [], args.collections, fleet, upstream)[0]]
             shards = []
             for shard in range(args.shards):
                 extra = ["--shard", str(shard), "--total-shards", str(args.shards)]
                 label = f"{fleet}, shard {shard} of {args.shards}"
-                shards.append(run_exporter(root, config, extra, args.collections, label)[0])
+                shards.append(run_exporter(root, config, extra, args.collections, label, upstream)[0])
             return shards
     finally:
         simulator.terminate()
