@@ -1,15 +1,16 @@
 """Declared metric families: the one table per collector that docs and tests check against.
 
 A collector lists its families as ``MetricSpec`` rows (like kube-state-metrics' family tables) and
-builds fresh prometheus_client families from them on every collection, so nothing labelled outlives
-a snapshot.
+builds fresh families from them on every collection (``RowFamily``: label values and a value per
+sample, or a function making them from the build's records), so nothing labelled outlives a
+snapshot.
 """
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.samples import Sample
 
 MetricType = Literal["gauge", "counter"]
@@ -26,13 +27,6 @@ class MetricSpec:
 
     def documentation(self, refresh_seconds: float | None = None) -> str:
         return self.help if refresh_seconds is None else f"{self.help} Refreshed every {refresh_seconds:g}s."
-
-    def family(self, refresh_seconds: float | None = None) -> GaugeMetricFamily | CounterMetricFamily:
-        """A fresh, empty family; with ``refresh_seconds`` the HELP says how old the data may be."""
-        doc = self.documentation(refresh_seconds)
-        if self.type == "counter":
-            return CounterMetricFamily(self.name, doc, labels=list(self.labels))
-        return GaugeMetricFamily(self.name, doc, labels=list(self.labels))
 
 
 @dataclass(frozen=True)

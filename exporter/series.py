@@ -241,10 +241,9 @@ def _writer(sample_name: str, names: Sequence[str]) -> _Writer:
 def _batches(family: RowFamily) -> Iterator[list[Row]]:
     """The family's rows in lists of a bounded size: a family of 100k lines never exists as 100k
     strings at once."""
-    for rows in (family.rows, *(source() for source in family.sources)):
-        iterator = iter(rows)
-        while batch := list(islice(iterator, _LINES_PER_CHUNK)):
-            yield batch
+    rows = family.all_rows()
+    while batch := list(islice(rows, _LINES_PER_CHUNK)):
+        yield batch
 
 
 def _samples_body(family: Metric) -> tuple[bytes, int] | None:
