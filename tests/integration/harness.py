@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +21,19 @@ T = TypeVar("T")
 
 EXPORTER = Path(sys.executable).with_name("skyserve-exporter")
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+class HealthHandler(BaseHTTPRequestHandler):
+    """A probe target that is always healthy: 200 ``ok`` to any GET, nothing logged."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
 
 def free_port() -> int:

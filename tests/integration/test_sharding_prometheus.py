@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,14 @@ from exporter.metrics_doc import all_tables
 from exporter.registry import discover
 from simulator import Simulator
 from simulator.demo import DEMO_POOLS
-from tests.integration.harness import Exporter, Process, free_port, require_binary, wait_for
+from tests.integration.harness import (
+    Exporter,
+    HealthHandler,
+    Process,
+    free_port,
+    require_binary,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -68,17 +75,6 @@ SHARDS_MISSING = (
 )
 
 
-class _Health(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @dataclass(frozen=True)
 class Setup:
     simulator: Simulator
@@ -99,7 +95,7 @@ def tls_target(workdir: Path) -> Iterator[tuple[str, Path]]:
     ca.cert_pem.write_to_path(str(ca_file))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("127.0.0.1").configure_cert(context)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HealthHandler)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()

@@ -1,5 +1,7 @@
 """A scriptable collector for framework tests: each fetch() pops the next scripted outcome."""
 
+import socket
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -64,3 +66,15 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def wait_serving(host: str, port: int) -> None:
+    """Return once something accepts connections on ``host:port`` (at most 5 s)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise AssertionError("server did not start")

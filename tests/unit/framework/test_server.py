@@ -11,6 +11,7 @@ import pytest
 from flask import Flask, Response, request
 
 from exporter.server import HTTPServer, ServerLimits
+from tests.unit.framework.fakes import wait_serving
 
 HOST = "127.0.0.1"
 LIMITS = ServerLimits(read_header_timeout=0.5, idle_timeout=1.0, write_timeout=2.0, max_connections=40)
@@ -43,22 +44,11 @@ def server() -> Iterator[HTTPServer]:
     srv = HTTPServer(_app(), f"{HOST}:0", logging.getLogger("test"), LIMITS)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    _wait_serving(srv.port)
+    wait_serving(HOST, srv.port)
     yield srv
     srv.stop()
     thread.join(10)
     assert not thread.is_alive()
-
-
-def _wait_serving(port: int) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((HOST, port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise AssertionError("server did not start")
 
 
 def _get(port: int, path: str = "/hello", timeout: float = 5.0) -> tuple[int, bytes]:

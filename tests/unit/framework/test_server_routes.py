@@ -21,6 +21,7 @@ from exporter.collector import Route
 from exporter.server import HTTPServer, ServerLimits
 from exporter.snapshot import SnapshotStore
 from exporter.webconfig import WebConfigWatcher
+from tests.unit.framework.fakes import wait_serving
 
 HOST = "127.0.0.1"
 GUARD_SECONDS = 20.0  # only for a broken server: a test waits this long before it fails
@@ -55,24 +56,13 @@ def serving(
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    _wait_serving(server.port)
+    wait_serving(HOST, server.port)
     try:
         yield server
     finally:
         server.stop()
         thread.join(10)
         assert not thread.is_alive()
-
-
-def _wait_serving(port: int) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((HOST, port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise AssertionError("server did not start")
 
 
 def _get(port: int, path: str, method: str = "GET") -> tuple[int, bytes, str]:
@@ -274,7 +264,7 @@ def test_routes_that_cannot_be_listed_leave_the_app_to_answer() -> None:
     server = HTTPServer(_app(), f"{HOST}:0", logging.getLogger("test"), ServerLimits(), routes=broken)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    _wait_serving(server.port)
+    wait_serving(HOST, server.port)
     try:
         assert _get(server.port, "/probe")[0] == 404  # this app has no route of its own for it
         assert _get(server.port, "/metrics")[:2] == (200, b"up 1\n")
