@@ -4,15 +4,19 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
-from http.server import BaseHTTPRequestHandler
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
+import trustme
 from prometheus_client.parser import text_string_to_metric_families
 
 from simulator.demo import demo_catalog_dir
@@ -34,6 +38,26 @@ class HealthHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+@contextmanager
+def tls_health_server(workdir: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS health endpoint on loopback with a certificate from a throwaway CA: its URL and
+    the CA file that verifies it."""
+    ca = trustme.CA()
+    ca_file = workdir / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HealthHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/health", ca_file
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def free_port() -> int:

@@ -14,31 +14,27 @@ loopback, so that the certificate panels have data.
 
 import json
 import re
-import ssl
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-import trustme
 import yaml
 
 from exporter.config import read_config
 from exporter.registry import discover
 from tests.integration.harness import (
     Exporter,
-    HealthHandler,
     Process,
     free_port,
     parse_samples,
     prometheus_query,
     require_binary,
+    tls_health_server,
     wait_for,
 )
 
@@ -130,20 +126,8 @@ class TLSEndpoint:
 @pytest.fixture(scope="module")
 def tls_endpoint(workdir: Path) -> Iterator[TLSEndpoint]:
     """An HTTPS health endpoint on loopback with a certificate from a throwaway CA."""
-    ca = trustme.CA()
-    ca_file = workdir / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HealthHandler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield TLSEndpoint(f"https://127.0.0.1:{server.server_address[1]}/health", ca_file)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with tls_health_server(workdir) as (url, ca_file):
+        yield TLSEndpoint(url, ca_file)
 
 
 @pytest.fixture(scope="module")

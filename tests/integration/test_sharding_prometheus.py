@@ -17,18 +17,14 @@ with its share of the fleet, and SkyServeExporterShardsMissing's expression firi
 stops.
 """
 
-import ssl
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-import trustme
 import yaml
 
 from exporter.config import read_config
@@ -45,10 +41,10 @@ from simulator import Simulator
 from simulator.demo import DEMO_POOLS
 from tests.integration.harness import (
     Exporter,
-    HealthHandler,
     Process,
     free_port,
     require_binary,
+    tls_health_server,
     wait_for,
 )
 
@@ -90,20 +86,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def tls_target(workdir: Path) -> Iterator[tuple[str, Path]]:
-    ca = trustme.CA()
-    ca_file = workdir / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HealthHandler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}/health", ca_file
-    finally:
-        server.shutdown()
-        server.server_close()
+    with tls_health_server(workdir) as target:
+        yield target
 
 
 def exporter_config(workdir: Path, simulator: Simulator, tls_target: tuple[str, Path]) -> Path:
