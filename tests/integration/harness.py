@@ -1,6 +1,7 @@
 """Real processes on loopback for the integration tests: the exporter and Prometheus."""
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -60,7 +61,37 @@ def tls_health_server(workdir: Path) -> Iterator[tuple[str, Path]]:
         server.server_close()
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def bindable(port: int) -> bool:
+    """Whether ``port`` can be bound on loopback now (SO_REUSEADDR on, as servers bind)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port() -> int:
+    """A loopback port free now, chosen below the kernel's ephemeral range.
+
+    A port from the ephemeral range can be taken, between this check and the child's bind, as the
+    source port of any outgoing connection on the machine (the child's own among them); below the
+    range only another explicit bind can take it.
+    """
+    low = _ephemeral_low()
+    if low > 11000:
+        for _ in range(200):
+            port = random.randrange(10000, low)
+            if bindable(port):
+                return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

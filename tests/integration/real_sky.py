@@ -13,9 +13,7 @@ The server logs to ``$HOME/.sky/api_server/server.log``; failures carry its tail
 
 import http.client
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,7 +27,7 @@ from typing import Any
 import bcrypt
 import requests
 
-from tests.integration.harness import free_port, wait_for
+from tests.integration.harness import bindable, free_port, wait_for
 
 SKY = Path(sys.executable).with_name("sky")
 SERVER_MODULE = "-m sky.server.server"
@@ -85,19 +83,8 @@ def queue_manager_port(api_port: int) -> int:
     return 50000 + (DEFAULT_QUEUE_MANAGER_PORT - 50000 + api_port - DEFAULT_API_PORT) % 10000
 
 
-def _bindable(port: int) -> bool:
-    """Whether ``port`` can be bound on loopback, checked as ``sky`` checks it (SO_REUSEADDR on)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def _ports_free(api_port: int) -> bool:
-    return _bindable(api_port) and _bindable(queue_manager_port(api_port))
+    return bindable(api_port) and bindable(queue_manager_port(api_port))
 
 
 def pick_port() -> int:
@@ -107,13 +94,9 @@ def pick_port() -> int:
     take it; the API port is chosen below that range, so that it stays free while the server is
     stopped for a restart.
     """
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 0
     for _ in range(200):
-        port = random.randrange(10000, low) if low > 11000 else free_port()
-        if _ports_free(port):
+        port = free_port()
+        if bindable(queue_manager_port(port)):
             return port
     raise AssertionError("no free pair of API and queue-manager ports on loopback")
 
