@@ -65,12 +65,19 @@ class RowFamily(Metric):
         self.sample_name = spec.name
         self.label_names = spec.labels
         self.rows: list[Row] = []
-        self.sources: list[Callable[[], Iterable[Row]]] = []
+        self.sources: list[tuple[object | None, Callable[[], Iterable[Row]]]] = []  # (key, rows)
 
     def all_rows(self) -> Iterator[Row]:
         yield from self.rows
-        for source in self.sources:
+        for _, source in self.sources:
             yield from source()
+
+    def parts(self) -> Iterator[tuple[object | None, Callable[[], Iterable[Row]]]]:
+        """The rows in the order they are written, in parts: the kept rows, then each source with
+        its key (None for none)."""
+        if self.rows:
+            yield None, self.rows.__iter__
+        yield from self.sources
 
     @property
     def samples(self) -> list[Sample]:
@@ -102,11 +109,17 @@ class FamilyBuilder:
             raise ValueError(f"{name} takes {arity} labels, got {len(label_values)}")
         rows.append((label_values, value))
 
-    def add_rows(self, name: str, rows: Callable[[], Iterable[Row]]) -> None:
+    def add_rows(self, name: str, rows: Callable[[], Iterable[Row]], key: object | None = None) -> None:
         """Rows made when the family is encoded (each time it is read): ``rows`` must read only
         what does not change before then, such as the build's records. Their label count is
-        checked when they are written."""
-        self._families[name].sources.append(rows)
+        checked when they are written.
+
+        ``key``, when given, is an object that stands for these very rows for as long as it is
+        the same object (an immutable record they are made from, such as a service kept from the
+        last poll): the series store then writes the lines it wrote for that key at the last
+        collection without calling ``rows``. Only an object the collector reuses unchanged can
+        be a key; a new object each collection just never matches."""
+        self._families[name].sources.append((key, rows))
 
     def families(self) -> list[Metric]:
         """Every declared family, empty ones included: an absent family is also information."""

@@ -20,7 +20,7 @@ import math
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from itertools import islice
 
@@ -107,6 +107,16 @@ class EncodedSeries:
         return b"".join(parts)
 
 
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """Where the lines of one keyed source lie in a family's body (``FamilyBuilder.add_rows``)."""
+
+    key: object  # held, so that no other object can take its id while this is kept
+    start: int
+    end: int
+    lines: int
+
+
 @dataclass(frozen=True)
 class _Kept:
     """What encoding one family leaves for the next collection."""
@@ -115,6 +125,8 @@ class _Kept:
     headers: tuple[bytes, bytes]  # text, OpenMetrics
     body: bytes
     samples: int
+    writer_key: tuple[str, tuple[str, ...]] | None = None  # sample name and label names
+    segments: dict[int, _Segment] = field(default_factory=dict)  # by the id of their key
 
 
 class SeriesStore:
@@ -155,10 +167,15 @@ def _encode(
     """The family encoded, its headers and an unchanged body taken from its last encoding."""
     if family.type not in ("gauge", "counter") or not _PLAIN_NAME.fullmatch(family.name):
         return _whole(family)
-    made = _rows_body(family, writers) if isinstance(family, RowFamily) else _samples_body(family)
+    made: _Body | None
+    if isinstance(family, RowFamily):
+        made = _rows_body(family, writers, before)
+    else:
+        plain = _samples_body(family)
+        made = None if plain is None else (*plain, None, {})
     if made is None:
         return _whole(family)
-    body, samples = made
+    body, samples, writer_key, segments = made
     header_key = (family.documentation, family.type, family.unit)
     if before is not None and before.header_key == header_key:
         headers = before.headers
@@ -167,46 +184,70 @@ def _encode(
         headers = (encode_families(Format.TEXT, [empty]), encode_families(Format.OPENMETRICS, [empty]))
     if before is not None and body == before.body:
         body = before.body
-    return _Kept(header_key, headers, body, samples)
+    return _Kept(header_key, headers, body, samples, writer_key, segments)
 
 
+# A family's body, its line count, and for rows: the writer's key and where keyed sources lie.
+_Body = tuple[bytes, int, tuple[str, tuple[str, ...]] | None, dict[int, _Segment]]
 # Writes a batch of rows as lines: (rows, texts of the values seen, how to write a new value).
 _Writer = Callable[[list[Row], dict[float, str], Callable[[float], str]], list[str]]
 
 
 def _rows_body(
-    family: RowFamily, writers: dict[tuple[str, tuple[str, ...]], _Writer]
-) -> tuple[bytes, int] | None:
+    family: RowFamily, writers: dict[tuple[str, tuple[str, ...]], _Writer], before: _Kept | None
+) -> "_Body | None":
     """The sample lines of a family of rows and how many, as prometheus_client writes them
-    (labels sorted by name, values escaped), in chunks of a bounded number of lines."""
+    (labels sorted by name, values escaped), in chunks of a bounded number of lines; with where
+    each keyed source's lines lie, for the next collection.
+
+    A keyed source whose key is the very object it was at the last collection is not read: its
+    lines are that collection's, sliced from the body kept anyway (no second copy is held)."""
     names = family.label_names
     if not all(_PLAIN_NAME.fullmatch(name) for name in names):
         return None
-    key = (family.sample_name, names)
-    write = writers.get(key)
+    writer_key = (family.sample_name, names)
+    write = writers.get(writer_key)
     if write is None:
-        write = writers[key] = _writer(family.sample_name, names)
+        write = writers[writer_key] = _writer(family.sample_name, names)
+    last = before.segments if before is not None and before.writer_key == writer_key else {}
+    kept = memoryview(before.body) if last and before is not None else None
     known: dict[float, str] = {}  # each distinct value written once (most are 1.0)
-    chunks: list[bytes] = []
-    count = 0
-    quotes = 2 * len(names)
+    chunks: list[bytes | memoryview] = []
+    segments: dict[int, _Segment] = {}
+    count = offset = 0
     try:
-        for batch in _batches(family):
-            if not all(type(v) is str for v in batch[0][0]):
-                # Rows are typed; a sample per batch is checked so that a None is not written "None".
-                raise TypeError(f"label values {batch[0][0]!r}")
-            lines = write(batch, known, _value_text)
-            chunk = "".join(lines)
-            # Escaping is rare, so it is checked per chunk: a label value with a quote, a
-            # backslash or a newline shows in the counts, and only then is each row escaped.
-            if chunk.count('"') != quotes * len(lines) or "\\" in chunk or chunk.count("\n") != len(lines):
-                escaped: list[Row] = [(tuple(_escape(v) for v in row), value) for row, value in batch]
-                chunk = "".join(write(escaped, {}, _value_text))
-            chunks.append(chunk.encode())
-            count += len(lines)
+        for key, rows in family.parts():
+            found = last.get(id(key)) if key is not None else None
+            if found is not None and found.key is key and kept is not None:
+                chunks.append(kept[found.start : found.end])
+                size, lines = found.end - found.start, found.lines
+            else:
+                size = lines = 0
+                for batch in _batches(rows()):
+                    chunk, written = _chunk(batch, write, known, len(names))
+                    chunks.append(chunk)
+                    size, lines = size + len(chunk), lines + written
+            if key is not None:
+                segments[id(key)] = _Segment(key, offset, offset + size, lines)
+            offset, count = offset + size, count + lines
     except (TypeError, IndexError) as exc:  # a row with too few labels, or a label value not text
         raise ValueError(f"{family.sample_name} takes {len(names)} labels, each a string ({exc})") from None
-    return b"".join(chunks), count
+    return b"".join(chunks), count, writer_key, segments
+
+
+def _chunk(batch: list[Row], write: "_Writer", known: dict[float, str], arity: int) -> tuple[bytes, int]:
+    """One batch of rows as lines, escaped where needed, and how many."""
+    if not all(type(v) is str for v in batch[0][0]):
+        # Rows are typed; a sample per batch is checked so that a None is not written "None".
+        raise TypeError(f"label values {batch[0][0]!r}")
+    lines = write(batch, known, _value_text)
+    chunk = "".join(lines)
+    # Escaping is rare, so it is checked per chunk: a label value with a quote, a backslash or
+    # a newline shows in the counts, and only then is each row escaped.
+    if chunk.count('"') != 2 * arity * len(lines) or "\\" in chunk or chunk.count("\n") != len(lines):
+        escaped: list[Row] = [(tuple(_escape(v) for v in row), value) for row, value in batch]
+        chunk = "".join(write(escaped, {}, _value_text))
+    return chunk.encode(), len(lines)
 
 
 def _writer(sample_name: str, names: Sequence[str]) -> _Writer:
@@ -238,10 +279,9 @@ def _writer(sample_name: str, names: Sequence[str]) -> _Writer:
     return namespace["write"]  # type: ignore[return-value]
 
 
-def _batches(family: RowFamily) -> Iterator[list[Row]]:
-    """The family's rows in lists of a bounded size: a family of 100k lines never exists as 100k
-    strings at once."""
-    rows = family.all_rows()
+def _batches(made: Iterable[Row]) -> Iterator[list[Row]]:
+    """Rows in lists of a bounded size: a family of 100k lines never exists as 100k strings at once."""
+    rows = iter(made)
     while batch := list(islice(rows, _LINES_PER_CHUNK)):
         yield batch
 

@@ -35,7 +35,13 @@ import requests
 
 from collectors.skyserve.config import Connection
 from collectors.skyserve.records import JOBS_CONTROLLER_PREFIX, SERVE_CONTROLLER_PREFIX
-from collectors.skyserve.wire import ServiceWire, decode_payload_fields, decode_services
+from collectors.skyserve.wire import (
+    ServiceSource,
+    ServiceWire,
+    decode_payload_fields,
+    decode_services,
+    split_services,
+)
 from exporter.deadline import Deadline
 from exporter.errors import (
     CollectorError,
@@ -175,7 +181,7 @@ class ServeStatusAnswer:
     """What one poll brought back: the raw service, controller and pool records and the server's
     version info."""
 
-    services: tuple[ServiceWire | None, ...]
+    services: tuple[ServiceSource, ...]
     upstream: Mapping[str, str]
     controllers: ControllerAnswer = ControllerAnswer()
     pools: PoolAnswer = PoolAnswer()
@@ -420,7 +426,7 @@ class SkyServeClient:
         raise CollectorError(message)
 
 
-def _serve_outcome(payload: RequestPayload) -> list[ServiceWire | None] | RemoteError:
+def _serve_outcome(payload: RequestPayload) -> list[ServiceSource] | RemoteError:
     """The services, or the RuntimeError whose meaning depends on the controller's state."""
     error = payload.error
     if error is not None:
@@ -428,7 +434,11 @@ def _serve_outcome(payload: RequestPayload) -> list[ServiceWire | None] | Remote
             return []
         if error.is_runtime_error():
             return error
-    return _result_services(payload, "serve.status")
+    _succeeded(payload, "serve.status")
+    if payload.return_value is None:
+        raise UpstreamParseError("serve.status succeeded without a return_value")
+    # Each service is decoded later, and only when its text changed (memo.ServiceMemo).
+    return split_services(payload.return_value, "serve.status")
 
 
 def _unless_no_services(error: RemoteError, controllers: ControllerAnswer) -> None:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from collectors.pricing import NO_COSTS, PriceBook, ReplicaCosts, ServiceCosts
 from collectors.skyserve.client import PoolAnswer, ServeStatusAnswer, SkyServeClient
 from collectors.skyserve.config import ENDPOINT_ENV, SkyServeConfig, resolve_connection
+from collectors.skyserve.memo import ServiceMemo
 from collectors.skyserve.metrics import (
     CLOUD_OF,
     SKYSERVE_METRICS,
@@ -59,7 +60,6 @@ from collectors.skyserve.records import (
     ReplicaRecord,
     ServiceRecord,
     parse_controllers,
-    parse_fleet,
     parse_pools,
 )
 from collectors.skyserve.sharding import owned_records
@@ -102,9 +102,12 @@ class Polled:
     shard: Shard = UNSHARDED  # what the records were kept for (collectors.skyserve.sharding)
 
     @classmethod
-    def decode(cls, answer: ServeStatusAnswer, shard: Shard = UNSHARDED) -> "Polled":
+    def decode(
+        cls, answer: ServeStatusAnswer, shard: Shard = UNSHARDED, memo: ServiceMemo | None = None
+    ) -> "Polled":
+        """The answer's records, those ``shard`` owns; ``memo`` gives back unchanged services."""
         found, pools = answer.controllers, answer.pools
-        fleet = parse_fleet(owned_records(answer.services, shard))
+        fleet = (memo if memo is not None else ServiceMemo()).fleet(answer.services, shard)
         return cls(
             fleet,
             answer.upstream,
@@ -158,6 +161,7 @@ class SkyServeCollector:
         self._prices = prices
         self._costs = ReplicaCosts(stale_after)
         self._controller_costs = ControllerCosts(stale_after)
+        self._memo = ServiceMemo()
 
     @classmethod
     def from_config(cls, config: Any, context: CollectorContext) -> "SkyServeCollector":
@@ -199,7 +203,7 @@ class SkyServeCollector:
         return {**demo, "endpoint": simulator.url}
 
     def fetch(self) -> Polled:
-        polled = Polled.decode(self._client.fetch(), self._shard())
+        polled = Polled.decode(self._client.fetch(), self._shard(), self._memo)
         self._note_controller_problem(polled.controller_problem)
         self._note_pool_problem(polled.pool_answer.problem)
         return polled
@@ -245,7 +249,8 @@ class SkyServeCollector:
             add_service(out, service)
         for group in groups:
             add_replicas_by_cloud(out, group)
-        add_replicas(out, replicas)
+        for group in groups:
+            add_replicas(out, group)
         for controller in raw.controllers.records:
             add_controller(out, controller)
         # The tracker keeps a gone service's counters for an hour: after a reshard, not here.

@@ -315,14 +315,17 @@ def controller_price_query(controller: ControllerRecord) -> PriceQuery:
     return _placement_query(placement, spot=placement.resources.spot, nodes=placement.resources.nodes or 1)
 
 
-def add_replicas(out: FamilyBuilder, replicas: Sequence[ReplicaRecord]) -> None:
+def add_replicas(out: FamilyBuilder, group: ServiceRecord) -> None:
     """Each replica's own families, written from the records when the families are encoded: a
-    fleet of 100k replicas keeps no row per sample in between."""
-    out.add_rows("skyserve_replica_info", partial(_info_rows, replicas))
-    out.add_rows("skyserve_replica_status", partial(_status_rows, replicas))
-    out.add_rows("skyserve_replica_launched_timestamp_seconds", partial(_launched_rows, replicas))
-    out.add_rows("skyserve_replica_nodes", partial(_nodes_rows, replicas))
-    out.add_rows("skyserve_replica_accelerators", partial(_accelerator_rows, replicas))
+    fleet of 100k replicas keeps no row per sample in between. These lines depend on the
+    service's record alone, so the record is their key: a service unchanged since the last poll
+    (the same record, ``memo.ServiceMemo``) has its lines taken from the last encoding."""
+    replicas = group.replicas
+    out.add_rows("skyserve_replica_info", partial(_info_rows, replicas), key=group)
+    out.add_rows("skyserve_replica_status", partial(_status_rows, replicas), key=group)
+    out.add_rows("skyserve_replica_launched_timestamp_seconds", partial(_launched_rows, replicas), key=group)
+    out.add_rows("skyserve_replica_nodes", partial(_nodes_rows, replicas), key=group)
+    out.add_rows("skyserve_replica_accelerators", partial(_accelerator_rows, replicas), key=group)
 
 
 def _info_rows(replicas: Sequence[ReplicaRecord]) -> Iterator[Row]:

@@ -154,13 +154,13 @@ def parse_fleet(raw_services: Sequence[ServiceWire | None] | Sequence[Any]) -> F
 
     ``raw_services`` are wire records (``wire.decode_services``), or records as ``json`` decodes
     them, which are converted first."""
-    return _FleetParser().fleet(_as_wire(raw_services))
+    return FleetParser().fleet(_as_wire(raw_services))
 
 
 def parse_pools(raw_pools: Sequence[ServiceWire | None] | Sequence[Any]) -> Fleet:
     """Every well-formed pool of ``jobs.pool_status`` (as services: ``serve.status``'s shape), its
     workers as replicas of kind ``pool`` with the jobs running on them."""
-    return _FleetParser(kind=POOL).fleet(_as_wire(raw_pools))
+    return FleetParser(kind=POOL).fleet(_as_wire(raw_pools))
 
 
 def _as_wire(records: Sequence[Any]) -> Sequence[ServiceWire | None]:
@@ -169,7 +169,7 @@ def _as_wire(records: Sequence[Any]) -> Sequence[ServiceWire | None]:
     return services_of(list(records))
 
 
-class _FleetParser:
+class FleetParser:
     """One parse: the skip counts, and placements already read (replicas mostly share them)."""
 
     def __init__(self, kind: str = SERVICE) -> None:
@@ -189,6 +189,11 @@ class _FleetParser:
                 continue
             services[service.name] = service
         return Fleet(services=tuple(services.values()), skipped=dict(self.skipped))
+
+    def counted_apart(self, raw: ServiceWire | None) -> tuple[ServiceRecord | None, dict[str, int]]:
+        """One service and what parsing it skipped, counted apart from the services before it."""
+        self.skipped = Counter()
+        return self.service(raw), dict(self.skipped)
 
     def service(self, raw: ServiceWire | None) -> ServiceRecord | None:
         """One service, or None (counted) when it has no name, status or replica list."""

@@ -11,6 +11,10 @@ What msgspec does refuse (a service or replica that is not a JSON object, a lone
 surrogate, bytes that are not UTF-8, JSON nested too deeply) sends the answer down the lenient
 path: decoded by ``json`` (``exporter.upstream.loads_json``, whose errors say what was wrong) and
 converted record by record, so one bad record is still skipped and counted, not fatal.
+
+``serve.status`` is split first (``split_services``): each service stays its undecoded JSON text
+(a ``msgspec.Raw``) until ``service_of`` decodes it, so that a service whose text is the last
+poll's need not be decoded again (``memo.ServiceMemo``).
 """
 
 from collections.abc import Mapping
@@ -66,7 +70,12 @@ class PayloadWire(msgspec.Struct, gc=False):
     error: Any = None
 
 
+# A service as the collector receives it: its JSON text still undecoded, or decoded already.
+ServiceSource = ServiceWire | msgspec.Raw | None
+
 _SERVICES = msgspec.json.Decoder(list[ServiceWire | None])
+_SERVICE = msgspec.json.Decoder(ServiceWire | None)
+_TEXTS = msgspec.json.Decoder(list[msgspec.Raw])
 _PAYLOAD = msgspec.json.Decoder(PayloadWire)
 _REPLICA_KEYS = tuple(ReplicaWire.__struct_fields__)
 _SERVICE_KEYS = tuple(key for key in ServiceWire.__struct_fields__ if key != "replica_info")
@@ -82,6 +91,30 @@ def decode_services(text: str | bytes | bytearray, what: str) -> list[ServiceWir
     if not isinstance(records, list):
         raise UpstreamParseError(f"{what} return_value is a {type(records).__name__}, not a list")
     return services_of(records)
+
+
+def split_services(text: str | bytes | bytearray, what: str) -> list[ServiceSource]:
+    """The records of a ``serve.status`` return value, each its own undecoded text; when msgspec
+    cannot even split the answer, the records ``decode_services`` makes (or its error)."""
+    try:
+        return list(_TEXTS.decode(text))
+    except (msgspec.MsgspecError, RecursionError):
+        return list(decode_services(text, what))
+
+
+def service_of(source: ServiceSource | Mapping[str, Any]) -> ServiceWire | None:
+    """A service's wire record, decoded from its text when it is one (None when the text is not a
+    JSON object); UpstreamParseError when the text is not JSON at all, as for the whole answer.
+    A record ``json`` decoded (a dict) is converted as ``services_of`` converts it."""
+    if isinstance(source, Mapping):
+        return _service(source)
+    if not isinstance(source, msgspec.Raw):
+        return source
+    try:
+        return _SERVICE.decode(source)
+    except (msgspec.MsgspecError, RecursionError):
+        record = loads_json(bytes(source), f"/api/get payload {'return_value'!r}")
+    return _service(record) if isinstance(record, Mapping) else None
 
 
 def decode_payload_fields(body: bytes | bytearray, what: str) -> Mapping[str, Any] | Any:

@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+
 import pytest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.samples import Sample
@@ -207,3 +209,71 @@ def test_values_are_written_exactly_as_prometheus_client_writes_them() -> None:
     drawn += [float(rng.randint(0, 10**12)) for _ in range(2000)]
     for value in [*specials, *drawn]:
         assert _value_text(value) == floatToGoString(value), value  # type: ignore[no-untyped-call]
+
+
+class _Record:
+    """A record a collector keeps unchanged between collections: its identity is the key."""
+
+    def __init__(self, name: str, replicas: int) -> None:
+        self.name, self.replicas = name, replicas
+        self.reads = 0
+
+    def rows(self) -> list[tuple[tuple[str, str, str], float]]:
+        self.reads += 1
+        return [((self.name, str(rid), 'a "b"\n c\\'), float(rid)) for rid in range(self.replicas)]
+
+
+def keyed(records: list[_Record], *, kept: Sequence[tuple[str, str, str]] = ()) -> list[Metric]:
+    out = FamilyBuilder(TABLE, refresh_seconds=30)
+    for labels in kept:
+        out.add("skyserve_x_info", labels, 1)
+    for record in records:
+        out.add_rows("skyserve_x_info", record.rows, key=record)
+    out.add_rows("skyserve_x_info", lambda: [(("unkeyed", "0", ""), 5.0)])
+    return out.families()
+
+
+def _eager(families: list[Metric]) -> bytes:
+    return SeriesStore().encode(families).exposition(Format.TEXT)
+
+
+def test_a_keyed_source_seen_at_the_last_collection_is_not_read_again() -> None:
+    store = SeriesStore()
+    a, b, c = _Record("a", 3), _Record("b", 2), _Record("c", 4)
+    first = store.encode(keyed([a, b, c], kept=[("kept", "1", "")]))
+    assert (a.reads, b.reads, c.reads) == (1, 1, 1)
+    b_again = _Record("b", 2)  # equal, but another object: not the same key
+    families = keyed([c, b_again, a], kept=[("kept", "2", "")])  # reordered, a new kept row
+    second = store.encode(families)
+    assert (a.reads, c.reads, b_again.reads) == (1, 1, 1)
+    assert second.exposition(Format.TEXT) == encode_families(Format.TEXT, families)
+    assert second.exposition(Format.TEXT) != first.exposition(Format.TEXT)
+    assert second.samples == 1 + 4 + 2 + 3 + 1
+    c.replicas = 1  # a key must stand for its rows: changed rows under one key are not read again
+    third = store.encode(keyed([c, b_again, a], kept=[("kept", "2", "")]))
+    assert third.exposition(Format.TEXT) == second.exposition(Format.TEXT)
+    assert third.reused == len(third.families)  # the same body object, gzip members included
+
+
+def test_a_key_gone_for_one_collection_is_read_again() -> None:
+    store = SeriesStore()
+    a, b = _Record("a", 2), _Record("b", 2)
+    store.encode(keyed([a, b]))
+    store.encode(keyed([a]))
+    families = keyed([a, b])
+    encoded = store.encode(families).exposition(Format.OPENMETRICS)
+    assert (a.reads, b.reads) == (1, 2)
+    assert encoded == encode_families(Format.OPENMETRICS, families)
+
+
+def test_keyed_lines_are_not_reused_under_other_label_names() -> None:
+    store = SeriesStore()
+    a = _Record("a", 2)
+    store.encode(keyed([a]))
+    labels = ("replica_id", "service_name", "x")
+    out = FamilyBuilder(MetricTable((MetricSpec("skyserve_x_info", "gauge", "Info.", labels),)), 30)
+    out.add_rows("skyserve_x_info", a.rows, key=a)
+    families = out.families()
+    encoded = store.encode(families).exposition(Format.TEXT)
+    assert a.reads == 2
+    assert encoded == _eager(families)

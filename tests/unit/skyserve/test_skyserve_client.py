@@ -11,6 +11,7 @@ from responses import matchers
 
 from collectors.skyserve.client import SkyServeClient
 from collectors.skyserve.config import Connection, TokenSource, split_credentials
+from collectors.skyserve.wire import service_of
 from exporter.errors import (
     CollectorError,
     ErrorKind,
@@ -99,7 +100,8 @@ def test_fetch_follows_the_skypilot_request_flow(mock: responses.RequestsMock) -
         match=[matchers.query_param_matcher({"request_id": CLUSTERS_REQUEST_ID})],
     )
     result = _client().fetch()
-    assert [s.name if s is not None else s for s in result.services] == [
+    wires = [service_of(source) for source in result.services]
+    assert [s.name if s is not None else s for s in wires] == [
         "llama-svc",
         "mistral-svc",
         None,
