@@ -226,6 +226,11 @@ class ApiApp:
         self._clock = clock
         self._store = RequestStore(clock=clock)
 
+    @property
+    def requests(self) -> tuple[SimRequest, ...]:
+        """The submitted requests still in the table, oldest first."""
+        return self._store.requests()
+
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         response = self._respond(wsgi_request(environ))
         return response(environ, start_response)

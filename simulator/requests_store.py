@@ -123,6 +123,11 @@ class RequestStore:
         with self._lock:
             return len(self._entries)
 
+    def requests(self) -> tuple[SimRequest, ...]:
+        """The requests in the table, in the order they were submitted."""
+        with self._lock:
+            return tuple(entry.request for entry in self._entries.values())
+
     @property
     def result_bytes(self) -> int:
         """Bytes of the stored results (what the byte bound counts)."""

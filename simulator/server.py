@@ -20,6 +20,7 @@ from simulator.keepalive import DEFAULT_KEEP_ALIVE_TIMEOUT, ConnectionCounts, Ke
 from simulator.kubernetes_cluster import KubeFleet
 from simulator.kubernetes_server import KubernetesEndpoint
 from simulator.pools import DEMO_POOLS, Pools
+from simulator.requests_store import SimRequest
 
 _POLL_SECONDS = 0.1
 # The jobs controller was launched after the serve controller (latest launched comes first in status).
@@ -191,6 +192,12 @@ class Simulator:
     @property
     def requests_served(self) -> Counter[str]:
         return self._api_counter.snapshot()
+
+    @property
+    def submitted_requests(self) -> tuple[SimRequest, ...]:
+        """The requests submitted to the API server and still in its table, oldest first: when each
+        was submitted (``created_at``) and from when it counts as done (``ready_at``)."""
+        return self._api_app.requests
 
     @property
     def api_connections(self) -> ConnectionCounts:

@@ -1,13 +1,19 @@
-"""REST client for the SkyPilot API server: health, ``serve.status``, ``status`` for the controllers,
-then ``jobs.pool_status``.
+"""REST client for the SkyPilot API server: health, then ``serve.status``, ``status`` for the
+controllers and ``jobs.pool_status``.
 
-Each request is submitted and long-polled through ``/api/get``. ``status`` for the serve controller
-cluster is asked on every poll, after ``serve.status``, with at most half of what is left of the
-poll's budget: the controller's state is exported, and it decides what a failed ``serve.status``
-means, as in ``sky serve status`` (``sky/client/cli/command.py`` ``_handle_services_request``): a
-``RuntimeError`` while there is no controller, or the latest one is STOPPED, means no services. An
-API server without internet fails every ``serve.status`` so (``sky/serve/server/impl.py`` ``status``
-runs ``backend_utils.check_network_connection`` first), and would otherwise never be up.
+Each request is submitted, then long-polled through ``/api/get``. Every call is submitted before any
+answer is collected: the server runs each request on its own worker from the moment it is submitted,
+so a poll costs the slowest call rather than the sum of them. ``serve.status`` is submitted first
+and collected first, with the whole of what is left of the poll's budget; the others are collected
+after it, each within a share of what is then left, and each of their submits may take only
+``SUBMIT_SHARE`` of what is left, so that a secondary call that hangs cannot starve the services.
+
+``status`` for the serve controller cluster is asked on every poll: the controller's state is
+exported, and it decides what a failed ``serve.status`` means, as in ``sky serve status``
+(``sky/client/cli/command.py`` ``_handle_services_request``): a ``RuntimeError`` while there is no
+controller, or the latest one is STOPPED, means no services. An API server without internet fails
+every ``serve.status`` so (``sky/serve/server/impl.py`` ``status`` runs
+``backend_utils.check_network_connection`` first), and would otherwise never be up.
 
 Every failure leaves as one of the exceptions in ``exporter.errors``; messages name the server by its
 URL with credentials stripped and never include tokens, passwords or upstream stack traces. Every
@@ -87,6 +93,11 @@ CONTROLLER_STATUS_BODY: dict[str, Any] = {
     "summary_response": True,
     "include_handle": False,
 }
+# Submitting status or jobs.pool_status may take at most this share of what is left of the poll's
+# budget. Both are submitted after serve.status and before its answer is collected, so one that hangs
+# delays that collection: a submit only queues the request on the server, which answers at once, and
+# with both hanging serve.status keeps over half of its budget.
+SUBMIT_SHARE = 0.25
 # The controller's answer may take at most this share of what is left of the poll's budget once
 # serve.status is in, so that a slow status call leaves the services time to be parsed and encoded.
 CONTROLLER_SHARE = 0.5
@@ -225,6 +236,26 @@ class _NoRoute(UpstreamParseError):
 
 
 @dataclass(frozen=True)
+class _Call:
+    """A secondary request: its route and body, its name in messages and the name of its budget."""
+
+    path: str
+    body: Mapping[str, Any]
+    what: str
+    budget: str
+    not_found: type[CollectorError] = UpstreamParseError
+
+
+_CONTROLLERS = _Call("/status", CONTROLLER_STATUS_BODY, "status", "controller status")
+_POOLS = _Call("/jobs/pool_status", POOL_STATUS_BODY, "jobs.pool_status", "pool status", _NoRoute)
+
+
+# A secondary call submitted before serve.status is collected: its request id, or the failure to
+# submit it, raised when its answer is wanted so that the call's own handling classifies it there.
+_Submitted = str | CollectorError
+
+
+@dataclass(frozen=True)
 class _Answer:
     """One HTTP answer, its body already read within the deadline and the size cap."""
 
@@ -235,7 +266,12 @@ class _Answer:
 
 
 class SkyServeClient:
-    """Fetches ``serve status`` for all services, within ``timeout`` seconds in total."""
+    """Fetches ``serve status`` for all services, within ``timeout`` seconds in total.
+
+    ``fetch`` submits every call before it collects any answer, with no threads of its own: the API
+    server runs each submitted request on its own worker, so the requests run side by side there and
+    a poll takes as long as its slowest call, not the sum of the three.
+    """
 
     def __init__(
         self,
@@ -266,19 +302,47 @@ class SkyServeClient:
         deadline = Deadline(self._timeout, self._monotonic, "serve status")
         headers = self._headers()
         upstream = self._health(deadline, headers)
+        # serve.status goes first so that its request is running on the server before a secondary
+        # submit can hang; the secondaries then run beside it (one worker each on the server).
         request_id = self._submit("/serve/status", SERVE_STATUS_BODY, "serve.status", deadline, headers)
+        controllers_asked = self._submit_aside(_CONTROLLERS, deadline, headers)
+        pools_asked = self._submit_aside(_POOLS, deadline, headers) if self._pools else None
+        # Should serve.status raise here (a refusal, a timeout, an unreadable answer), the secondaries
+        # are left uncollected: the poll has failed whatever they say, they are reads the server
+        # finishes and forgets on its own, and cancelling them would be further calls to a server
+        # that has just failed one.
         outcome = _serve_outcome(self._wait(request_id, "serve.status", deadline, headers))
-        controllers = self._controllers(deadline, headers)
+        controllers = self._controllers(controllers_asked, deadline, headers)
         if isinstance(outcome, RemoteError):
             _unless_no_services(outcome, controllers)
             outcome = []
-        pools = self._pool_status(deadline, headers, controllers) if self._pools else PoolAnswer()
+        pools = (
+            PoolAnswer()
+            if pools_asked is None
+            else self._pool_status(pools_asked, deadline, headers, controllers)
+        )
         return ServeStatusAnswer(
             services=tuple(outcome), upstream=upstream, controllers=controllers, pools=pools
         )
 
+    def _submit_aside(self, call: _Call, deadline: Deadline, headers: dict[str, str]) -> _Submitted:
+        """Submit a secondary call within ``SUBMIT_SHARE`` of what is left; a failure is kept for
+        when its answer is collected, since it must not fail the poll."""
+        try:
+            share = Deadline(deadline.remaining() * SUBMIT_SHARE, self._monotonic, call.budget)
+            request_id = self._submit(
+                call.path, call.body, call.what, share, headers, not_found=call.not_found
+            )
+        except CollectorError as exc:
+            return exc
+        return request_id
+
     def _pool_status(
-        self, deadline: Deadline, headers: dict[str, str], controllers: ControllerAnswer
+        self,
+        asked: _Submitted,
+        deadline: Deadline,
+        headers: dict[str, str],
+        controllers: ControllerAnswer,
     ) -> PoolAnswer:
         """``jobs.pool_status``, or why it could not be had: no such route, no permission, a failure.
 
@@ -287,17 +351,15 @@ class SkyServeClient:
         no pools.
         """
         try:
-            share = Deadline(deadline.remaining() * POOL_SHARE, self._monotonic, "pool status")
-            request_id = self._submit(
-                "/jobs/pool_status", POOL_STATUS_BODY, "jobs.pool_status", share, headers, not_found=_NoRoute
-            )
-            payload = self._wait(request_id, "jobs.pool_status", share, headers)
+            request_id = _submitted_id(asked)
+            share = Deadline(deadline.remaining() * POOL_SHARE, self._monotonic, _POOLS.budget)
+            payload = self._wait(request_id, _POOLS.what, share, headers)
             error = payload.error
             if error is not None and (
                 error.means_no_pools() or (error.is_runtime_error() and controllers.jobs_controller_down())
             ):
                 return PoolAnswer()  # no jobs controller (or a STOPPED one): no pools
-            return PoolAnswer(records=tuple(_result_services(payload, "jobs.pool_status")))
+            return PoolAnswer(records=tuple(_result_services(payload, _POOLS.what)))
         except _NoRoute as exc:
             return PoolAnswer(reason=POOLS_UNSUPPORTED, problem=f"the API server has no pools: {exc}")
         except UpstreamAuthError as exc:
@@ -305,13 +367,15 @@ class SkyServeClient:
         except CollectorError as exc:
             return PoolAnswer(reason=POOLS_FAILED, problem=str(exc))
 
-    def _controllers(self, deadline: Deadline, headers: dict[str, str]) -> ControllerAnswer:
+    def _controllers(
+        self, asked: _Submitted, deadline: Deadline, headers: dict[str, str]
+    ) -> ControllerAnswer:
         """``status`` for the controller clusters, or why it could not be had."""
         try:
-            share = Deadline(deadline.remaining() * CONTROLLER_SHARE, self._monotonic, "controller status")
-            request_id = self._submit("/status", CONTROLLER_STATUS_BODY, "status", share, headers)
-            payload = self._wait(request_id, "status", share, headers)
-            return ControllerAnswer(records=tuple(_result_list(payload, "status")))
+            request_id = _submitted_id(asked)
+            share = Deadline(deadline.remaining() * CONTROLLER_SHARE, self._monotonic, _CONTROLLERS.budget)
+            payload = self._wait(request_id, _CONTROLLERS.what, share, headers)
+            return ControllerAnswer(records=tuple(_result_list(payload, _CONTROLLERS.what)))
         except CollectorError as exc:
             return ControllerAnswer(problem=str(exc))
 
@@ -424,6 +488,12 @@ class SkyServeClient:
         if code >= 500:
             raise UpstreamUnavailable(message)
         raise CollectorError(message)
+
+
+def _submitted_id(asked: _Submitted) -> str:
+    if isinstance(asked, CollectorError):
+        raise asked
+    return asked
 
 
 def _serve_outcome(payload: RequestPayload) -> list[ServiceSource] | RemoteError:

@@ -66,3 +66,13 @@ def test_count_and_bytes_bounds_still_hold_within_the_retention() -> None:
         _poll(store, f"req-{index}", clock)
     assert len(store) <= 5
     assert store.result_bytes <= 25_000
+
+
+def test_requests_are_listed_in_the_order_they_were_submitted() -> None:
+    clock = FakeClock()
+    store = RequestStore(retention=60.0, clock=clock)
+    for name in ("serve", "status", "pools"):
+        store.add(_request(name, clock.now))
+        clock.now += 1.0
+    store.finish("status", lambda: _outcome(clock.now))
+    assert [request.request_id for request in store.requests()] == ["serve", "status", "pools"]

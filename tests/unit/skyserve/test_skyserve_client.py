@@ -3,13 +3,14 @@ import json
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 import responses
 from responses import matchers
 
-from collectors.skyserve.client import SkyServeClient
+from collectors.skyserve.client import POOLS_FAILED, SkyServeClient
 from collectors.skyserve.config import Connection, TokenSource, split_credentials
 from collectors.skyserve.wire import service_of
 from exporter.errors import (
@@ -20,14 +21,23 @@ from exporter.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from simulator import Simulator
 from tests.unit.skyserve.helpers import ENDPOINT, load
 
 HEALTH = f"{ENDPOINT}/api/health"
 STATUS = f"{ENDPOINT}/serve/status"
 CLUSTERS = f"{ENDPOINT}/status"
+POOLS = f"{ENDPOINT}/jobs/pool_status"
 GET = f"{ENDPOINT}/api/get"
 REQUEST_ID = "4f9c3e2a-8f1d-4c57-9a51-2d6ad7c1b0e7"
 CLUSTERS_REQUEST_ID = "9d2b7c4e-5a1f-4e3b-8c6d-7f0a1b2c3d4e"
+POOLS_REQUEST_ID = "87612ec2-b381-462e-91d2-71db45f9178b"
+# Each call of a poll: where it is submitted, the request id the server gives it, its recorded answer.
+CALLS = (
+    (STATUS, REQUEST_ID, "api_get_serve_status.json"),
+    (CLUSTERS, CLUSTERS_REQUEST_ID, "api_get_status_controllers.json"),
+    (POOLS, POOLS_REQUEST_ID, "api_get_pool_status.json"),
+)
 SERVER_HEADERS = {"X-SkyPilot-API-Version": "62", "X-SkyPilot-Version": "0.14.1"}
 PASSWORD = "s3cr3t-pass"
 
@@ -113,13 +123,15 @@ def test_fetch_follows_the_skypilot_request_flow(mock: responses.RequestsMock) -
         ("sky-jobs-controller-7f3e9a1c", "UP"),
         ("sky-serve-controller-7f3e9a1c", "UP"),
     ]
+    # Both are submitted before either answer is collected, and serve.status is collected first.
     assert [call.request.url.split("?")[0] for call in mock.calls if call.request.url] == [
         HEALTH,
         STATUS,
-        GET,
         CLUSTERS,
         GET,
+        GET,
     ]
+    assert [_asked(call)[2] for call in mock.calls[3:]] == [REQUEST_ID, CLUSTERS_REQUEST_ID]
     for call in mock.calls:
         assert call.request.headers["X-SkyPilot-API-Version"] == "62"
         assert call.request.headers["X-SkyPilot-Version"] == "0.14.1"
@@ -201,7 +213,7 @@ def test_long_poll_gives_up_at_the_deadline(mock: responses.RequestsMock) -> Non
         _client(timeout=5.0, monotonic=clock, sleep=clock.sleep, retry_delay=1.0).fetch()
     assert raised.value.kind is ErrorKind.TIMEOUT
     assert "5s" in str(raised.value)
-    timeouts = [_timeout(call) for call in mock.calls]
+    timeouts = [_timeout(call) for call in mock.calls if call.request.url != CLUSTERS]
     assert timeouts[0] == 5.0 and timeouts[-1] == pytest.approx(1.0)
     assert timeouts == sorted(timeouts, reverse=True)
 
@@ -218,8 +230,117 @@ def test_each_request_gets_the_remaining_budget(mock: responses.RequestsMock) ->
     mock.get(GET, json=load("api_get_serve_status.json"))
     mock.post(CLUSTERS, headers={"X-Skypilot-Request-ID": REQUEST_ID})
     _client(timeout=10.0, monotonic=clock).fetch()
-    # The controller's status call gets half of what is left once the services are in.
-    assert [_timeout(call) for call in mock.calls] == [10.0, 7.0, 7.0, 3.5, 3.5]
+    # Submitting the controllers' status may take a quarter of what is left; serve.status's answer
+    # then gets all that is left, and the controllers' answer half of what is left after it.
+    assert [_timeout(call) for call in mock.calls] == [10.0, 7.0, 1.75, 7.0, 3.5]
+
+
+# -- every call is submitted before any answer is collected
+
+
+def _asked(call: Any) -> tuple[str, str, str | None]:
+    """A recorded call as (method, URL without the query, the request id it asked about)."""
+    url = urlsplit(call.request.url)
+    request_id = parse_qs(url.query).get("request_id", [None])[0]
+    return call.request.method, f"{url.scheme}://{url.netloc}{url.path}", request_id
+
+
+def _hangs(clock: _Clock) -> Callable[[Any], Exception]:
+    """An answer that never comes: the client's timeout for it runs out on ``clock``."""
+
+    def callback(request: Any) -> Exception:
+        clock.sleep(request.req_kwargs["timeout"])
+        return requests.ReadTimeout("read timed out")
+
+    return callback
+
+
+def _serve_all(mock: responses.RequestsMock, clock: _Clock, hanging: frozenset[str] = frozenset()) -> None:
+    """A poll with all its calls, each answer matched to its request id; the submits (named by URL)
+    and answers (named by request id) in ``hanging`` never answer."""
+    mock.get(HEALTH, json=load("api_health.json"), headers=SERVER_HEADERS)
+    for url, request_id, fixture in CALLS:
+        if url in hanging:
+            mock.add_callback(responses.POST, url, callback=_hangs(clock))
+        else:
+            mock.post(url, json=None, headers={"X-Skypilot-Request-ID": request_id, **SERVER_HEADERS})
+        match = [matchers.query_param_matcher({"request_id": request_id})]
+        if request_id in hanging:
+            mock.add_callback(responses.GET, GET, callback=_hangs(clock), match=match)
+        else:
+            mock.get(GET, json=load(fixture), headers=SERVER_HEADERS, match=match)
+
+
+def test_every_call_is_submitted_before_any_answer_is_collected(mock: responses.RequestsMock) -> None:
+    """The server runs each request from its submission on: asked so, a poll waits for the slowest
+    call, not for all of them one after another."""
+    clock = _Clock()
+    _serve_all(mock, clock)
+    answer = _client(monotonic=clock, pools=True).fetch()
+    assert len(answer.services) == 4
+    assert len(answer.controllers.records) == 2 and len(answer.pools.records) == 2
+    assert [_asked(call) for call in mock.calls] == [
+        ("GET", HEALTH, None),
+        ("POST", STATUS, None),
+        ("POST", CLUSTERS, None),
+        ("POST", POOLS, None),
+        ("GET", GET, REQUEST_ID),
+        ("GET", GET, CLUSTERS_REQUEST_ID),
+        ("GET", GET, POOLS_REQUEST_ID),
+    ]
+
+
+def test_the_calls_run_side_by_side_on_the_server() -> None:
+    """Against the simulator, where each request is done ``delay`` seconds after its submission:
+    every call was submitted before the first could be done, so their server-side windows overlap
+    (asked one after another, each would be submitted only once the one before was done)."""
+    delay = 2.0  # far longer than three submits on loopback take, however slow the machine
+    with Simulator(services=1, replicas_per_service=1, seed=4, pools=1, request_delay=delay) as sim:
+        answer = _client(sim.url, pools=True).fetch()
+        asked = sim.submitted_requests
+    assert answer.services and answer.controllers.problem is None and answer.pools.reason is None
+    assert [request.name for request in asked] == ["sky.serve.status", "sky.status", "sky.jobs.pool_status"]
+    assert max(request.created_at for request in asked) < min(request.ready_at for request in asked)
+
+
+def test_a_status_answer_that_hangs_costs_only_its_share(mock: responses.RequestsMock) -> None:
+    clock = _Clock()
+    _serve_all(mock, clock, hanging=frozenset({CLUSTERS_REQUEST_ID}))
+    answer = _client(timeout=10.0, monotonic=clock, pools=True).fetch()
+    assert len(answer.services) == 4
+    assert answer.controllers.problem is not None and "no answer" in answer.controllers.problem
+    # Half of what was left once the services were in: the pools' answer still had its turn.
+    assert clock.now == pytest.approx(100.0 + 5.0)
+    assert len(answer.pools.records) == 2
+
+
+def test_secondary_submits_that_hang_hold_serve_status_back_by_their_share_only(
+    mock: responses.RequestsMock,
+) -> None:
+    clock = _Clock()
+    _serve_all(mock, clock, hanging=frozenset({CLUSTERS, POOLS}))
+    answer = _client(timeout=10.0, monotonic=clock, pools=True).fetch()
+    assert len(answer.services) == 4
+    assert answer.controllers.problem is not None and "no answer" in answer.controllers.problem
+    assert answer.pools.reason == POOLS_FAILED
+    # serve.status was submitted before them; each then took a quarter of what was left, and
+    # serve.status's answer had all the rest. Neither secondary answer was asked for.
+    assert [(_asked(call)[1], _timeout(call)) for call in mock.calls] == [
+        (HEALTH, 10.0),
+        (STATUS, 10.0),
+        (CLUSTERS, 2.5),
+        (POOLS, 1.875),
+        (GET, 5.625),
+    ]
+
+
+def test_when_serve_status_fails_the_other_answers_are_not_collected(mock: responses.RequestsMock) -> None:
+    clock = _Clock()
+    _serve_all(mock, clock, hanging=frozenset({REQUEST_ID}))
+    with pytest.raises(UpstreamTimeout):
+        _client(timeout=10.0, monotonic=clock, pools=True).fetch()
+    assert [_asked(call)[2] for call in mock.calls if _asked(call)[1] == GET] == [REQUEST_ID]
+    assert {_asked(call)[1] for call in mock.calls} == {HEALTH, STATUS, CLUSTERS, POOLS, GET}
 
 
 def _refuse(mock: responses.RequestsMock) -> None:

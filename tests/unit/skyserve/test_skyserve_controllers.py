@@ -102,8 +102,9 @@ def _serve(
     mock.get(GET, json=found, match=[matchers.query_param_matcher({"request_id": CLUSTERS_ID})])
 
 
-def _asked_for_clusters(mock: responses.RequestsMock) -> bool:
-    return any(call.request.url == CLUSTERS for call in mock.calls)
+def _collected_clusters(mock: responses.RequestsMock) -> bool:
+    """Whether the controllers' answer was asked for (their status is submitted on every poll)."""
+    return any(CLUSTERS_ID in (call.request.url or "") for call in mock.calls)
 
 
 # -- what a failed serve.status means, as `sky serve status` reads it
@@ -178,14 +179,14 @@ def test_any_runtime_error_without_a_controller_is_no_services_as_in_the_cli(
     assert _client().fetch().services == ()
 
 
-def test_other_remote_errors_fail_without_asking_for_the_controller(mock: responses.RequestsMock) -> None:
+def test_other_remote_errors_fail_without_waiting_for_the_controller(mock: responses.RequestsMock) -> None:
     message = "Failed to connect to serve controller, please try again later."
     _serve(mock, serve=(500, _failed("ClusterNotUpError", message)), controllers=[])
     with pytest.raises(CollectorError) as raised:
         _client().fetch()
     assert raised.value.kind is ErrorKind.OTHER
     assert f"ClusterNotUpError: {message}" in str(raised.value)
-    assert not _asked_for_clusters(mock)
+    assert not _collected_clusters(mock)
 
 
 def test_no_live_services_needs_no_controller_to_be_read(mock: responses.RequestsMock) -> None:

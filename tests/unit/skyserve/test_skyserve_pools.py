@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import requests
 import responses
+from responses import matchers
 
 from collectors.pricing import PriceBook, PricingConfig
 from collectors.skyserve.client import (
@@ -192,6 +193,55 @@ def test_a_user_without_permission_for_pools_is_reported() -> None:
     assert answer.services
     assert answer.pools.reason == POOLS_FORBIDDEN
     assert answer.pools.problem is not None and "Permission denied" in answer.pools.problem
+
+
+POOLS_ID = "87612ec2-b381-462e-91d2-71db45f9178b"
+
+
+@pytest.mark.parametrize(
+    ("submit", "answer", "reason", "said"),
+    [
+        pytest.param((404, {"detail": "Not Found"}), None, POOLS_UNSUPPORTED, "has no pools", id="no route"),
+        pytest.param((401, {"detail": "Not allowed"}), None, POOLS_FORBIDDEN, "Not allowed", id="submit 401"),
+        pytest.param((502, None), None, POOLS_FAILED, "HTTP 502", id="submit 502"),
+        pytest.param(None, (403, {"detail": "Not yours"}), POOLS_FORBIDDEN, "Not yours", id="answer 403"),
+        # An unknown request id is no missing route: the route took the request.
+        pytest.param(None, (404, {"detail": "Request not found"}), POOLS_FAILED, "HTTP 404", id="answer 404"),
+        pytest.param(None, (503, None), POOLS_FAILED, "HTTP 503", id="answer 503"),
+    ],
+)
+def test_a_failed_pool_call_is_classified_and_the_rest_collected(
+    submit: tuple[int, Any] | None, answer: tuple[int, Any] | None, reason: str, said: str
+) -> None:
+    """Submitted with the other calls and collected last, the pools still fail on their own: the
+    reason is the one of the step that failed, and the services and controllers are kept."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(f"{ENDPOINT}/api/health", json=load("api_health.json"))
+        for path, request_id, fixture in (
+            ("/serve/status", "serve", "api_get_serve_status.json"),
+            ("/status", "clusters", "api_get_status_controllers.json"),
+        ):
+            mock.post(f"{ENDPOINT}{path}", json=None, headers={"X-Skypilot-Request-ID": request_id})
+            match = [matchers.query_param_matcher({"request_id": request_id})]
+            mock.get(f"{ENDPOINT}/api/get", json=load(fixture), match=match)
+        code, body = submit or (200, None)
+        mock.post(
+            f"{ENDPOINT}/jobs/pool_status",
+            status=code,
+            json=body,
+            headers={"X-Skypilot-Request-ID": POOLS_ID},
+        )
+        code, body = answer or (200, load("api_get_pool_status.json"))
+        match = [matchers.query_param_matcher({"request_id": POOLS_ID})]
+        mock.get(f"{ENDPOINT}/api/get", status=code, json=body, match=match)
+        client = SkyServeClient(
+            requests.Session(), Connection(base_url=ENDPOINT, basic_auth=None, token=TokenSource()), 20.0
+        )
+        found = client.fetch()
+    assert len(found.services) == 4 and len(found.controllers.records) == 2
+    assert found.pools.records == ()
+    assert found.pools.reason == reason
+    assert found.pools.problem is not None and said in found.pools.problem
 
 
 # -- truth: the controllers' and workers' prices are SkyPilot's own
