@@ -5,10 +5,12 @@
     .venv/bin/python benchmarks/growth.py --sizes 10000 --root /tmp/base  # another checkout
     .venv/bin/python benchmarks/growth.py --sizes 100000 --shards 3        # three shards, side by side
 
-For each size the fleet simulator runs in a child process (``--tick 0``: a still fleet, so every
-exporter sees the same one) with ``size / 100`` services of 100 replicas (``--services`` sets the
-count), and the exporter runs as operators run it (``skyserve-exporter --config ...``, from the
-checkout's source: the SkyServe collector and the demo price list, so every replica is priced). While it makes
+For each size the fleet simulator runs in a child process with ``size / 100`` services of 100
+replicas (``--services`` sets the count). With ``--tick 0`` (the default) the fleet is still, so
+every exporter sees the same one; ``--tick 10`` with the 10 s interval changes most services
+between two polls, the worst case for what the exporter reuses from its last poll. The exporter
+runs as operators run it (``skyserve-exporter --config ...``, from the checkout's source: the
+SkyServe collector and the demo price list, so every replica is priced). While it makes
 ``--collections`` collections it is scraped as Prometheus scrapes (one keep-alive connection,
 OpenMetrics, gzip) twice a second. Reported per exporter process:
 
@@ -213,7 +215,7 @@ def bench(size: int, services: int | None, args: argparse.Namespace) -> list[Mea
     port = free_port()
     simulator = subprocess.Popen(
         [sys.executable, "-m", "simulator", "--services", str(count), "--replicas", str(per_service),
-         "--port", str(port), "--tick", "0"],
+         "--port", str(port), "--tick", str(args.tick)],
         cwd=ROOT, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     endpoint = f"http://127.0.0.1:{port}"
@@ -249,6 +251,9 @@ def main() -> None:
     parser.add_argument("--interval", default="10s", help="the SkyServe collector's interval")
     parser.add_argument("--root", default=str(ROOT), help="the checkout whose exporter runs")
     parser.add_argument("--shards", type=int, default=1)
+    parser.add_argument(
+        "--tick", type=float, default=0.0, help="seconds between the simulated fleet's steps (0: still)"
+    )
     args = parser.parse_args()
     print(f"exporter code: {Path(args.root).resolve()}; load average {os.getloadavg()[0]:.1f}", flush=True)
     print(HEADER, flush=True)

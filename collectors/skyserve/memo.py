@@ -18,13 +18,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from hashlib import sha256
+from typing import Any
 
 import msgspec
 
-from collectors.skyserve.records import DUPLICATE_SERVICE, Fleet, FleetParser, ServiceRecord
+from collectors.skyserve.records import DUPLICATE_SERVICE, Fleet, FleetParser, Placement, ServiceRecord
 from collectors.skyserve.sharding import record_name
 from collectors.skyserve.wire import ServiceSource, ServiceWire, service_of
 from exporter.sharding import UNSHARDED, Shard
+
+# Distinct placements a fleet has are few (clouds x regions x instance types); far more means texts
+# that change every poll.
+_MAX_PLACEMENTS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +47,15 @@ class ServiceMemo:
 
     def __init__(self) -> None:
         self._last: dict[bytes, _Parsed] = {}
+        self._placements: dict[tuple[Any, ...], Placement | None] = {}
         self.reused = 0  # services of the latest poll taken from the one before
 
     def fleet(self, sources: Iterable[ServiceSource], shard: Shard = UNSHARDED) -> Fleet:
         """Every well-formed service ``shard`` owns, in upstream order, and what was skipped."""
         owns = shard.owner()
-        parser = FleetParser()
+        if len(self._placements) > _MAX_PLACEMENTS:
+            self._placements = {}  # an upstream inventing placement texts cannot grow it without end
+        parser = FleetParser(placements=self._placements)
         seen: dict[bytes, _Parsed] = {}
         services: dict[str, ServiceRecord] = {}
         skipped: Counter[str] = Counter()

@@ -172,11 +172,15 @@ def _as_wire(records: Sequence[Any]) -> Sequence[ServiceWire | None]:
 class FleetParser:
     """One parse: the skip counts, and placements already read (replicas mostly share them)."""
 
-    def __init__(self, kind: str = SERVICE) -> None:
+    def __init__(
+        self, kind: str = SERVICE, placements: dict[tuple[Any, ...], Placement | None] | None = None
+    ) -> None:
         self.kind = kind
         self.skipped: Counter[str] = Counter()
         # None: the strings cannot be encoded, so no replica placed there can be exported.
-        self._placements: dict[tuple[Any, ...], Placement | None] = {}
+        # Given, it outlives the parse (memo.ServiceMemo): a placement is then the same object
+        # from poll to poll, and is priced once, not once per poll.
+        self._placements = {} if placements is None else placements
 
     def fleet(self, raw_services: Sequence[ServiceWire | None]) -> Fleet:
         services: dict[str, ServiceRecord] = {}
