@@ -5,6 +5,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from flask import Flask, Response
+
 from exporter.collector import Build, CollectorConfig, CollectorContext, ServiceSummary
 from exporter.metrics import FamilyBuilder, MetricSpec, MetricTable
 
@@ -78,3 +80,14 @@ def wait_serving(host: str, port: int) -> None:
         except OSError:
             time.sleep(0.02)
     raise AssertionError("server did not start")
+
+
+def metrics_app() -> Flask:
+    """The smallest app an HTTP server test serves: ``/metrics`` answering ``up 1``."""
+    app = Flask("test", static_folder=None)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(b"up 1\n", content_type="text/plain")
+
+    return app

@@ -14,27 +14,17 @@ from pathlib import Path
 
 import bcrypt
 import pytest
-from flask import Flask, Response
+from flask import Flask
 
 from exporter.app import create_app
 from exporter.collector import Route
 from exporter.server import HTTPServer, ServerLimits
 from exporter.snapshot import SnapshotStore
 from exporter.webconfig import WebConfigWatcher
-from tests.unit.framework.fakes import wait_serving
+from tests.unit.framework.fakes import metrics_app, wait_serving
 
 HOST = "127.0.0.1"
 GUARD_SECONDS = 20.0  # only for a broken server: a test waits this long before it fails
-
-
-def _app() -> Flask:
-    app = Flask("test", static_folder=None)
-
-    @app.get("/metrics")
-    def metrics() -> Response:
-        return Response(b"up 1\n", content_type="text/plain")
-
-    return app
 
 
 @contextmanager
@@ -47,7 +37,7 @@ def serving(
 ) -> Iterator[HTTPServer]:
     """A server whose collector routes are ``routes``; ``through_app``: the app answers them."""
     server = HTTPServer(
-        app or _app(),
+        app or metrics_app(),
         f"{HOST}:0",
         logging.getLogger("test"),
         limits,
@@ -261,7 +251,7 @@ def test_routes_that_cannot_be_listed_leave_the_app_to_answer() -> None:
     def broken() -> Mapping[str, Route]:
         raise RuntimeError("a plugin's bug")
 
-    server = HTTPServer(_app(), f"{HOST}:0", logging.getLogger("test"), ServerLimits(), routes=broken)
+    server = HTTPServer(metrics_app(), f"{HOST}:0", logging.getLogger("test"), ServerLimits(), routes=broken)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_serving(HOST, server.port)

@@ -13,24 +13,14 @@ from pathlib import Path
 
 import bcrypt
 import pytest
-from flask import Flask, Response
 
 from exporter.server import HTTPServer
 from exporter.webconfig import WebConfigWatcher
+from tests.unit.framework.fakes import metrics_app
 from tests.unit.web.helpers import Pki, write_config
 
 HOST = "127.0.0.1"
 LOG = logging.getLogger("test")
-
-
-def _app() -> Flask:
-    app = Flask("test", static_folder=None)
-
-    @app.get("/metrics")
-    def metrics() -> Response:
-        return Response(b"up 1\n", content_type="text/plain")
-
-    return app
 
 
 class Served:
@@ -38,7 +28,7 @@ class Served:
         self.pki = pki
         self.config = config
         self.watcher = WebConfigWatcher(config, LOG, check_interval=0.05)
-        self.server = HTTPServer(_app(), f"{HOST}:0", LOG, web=self.watcher)
+        self.server = HTTPServer(metrics_app(), f"{HOST}:0", LOG, web=self.watcher)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def context(self, client_cert: bool = False) -> ssl.SSLContext:
